@@ -1,0 +1,45 @@
+# The two commands of the README, and what they need. Each target installs what is
+# missing itself (the virtualenv, the locked Python packages, Kafka's jars), so a fresh
+# clone needs nothing but Python 3.11+, Java 17+ and Maven on the PATH.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint unit integration lock clean
+
+demo: $(STAMP)
+	$(BIN)/woosync demo
+
+test: $(STAMP) lint
+	$(BIN)/woosync fetch-kafka
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/woosync schemas check
+
+unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "woosync needs Python 3.11+, found " + sys.version'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $(STAMP)
+
+# Re-pin every package after changing pyproject.toml's dependencies.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install -q --upgrade pip
+	.lock-venv/bin/python -m pip install -q '.[dev]'
+	.lock-venv/bin/python -m pip freeze --exclude woosync > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .state

@@ -1,0 +1,1 @@
+"""Faust agents, one module per workflow; each exposes ``register(runtime)``."""

@@ -1,0 +1,1 @@
+"""woosync's runtime: settings, topic registry, Avro codec, the Faust app and its edges."""

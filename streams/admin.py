@@ -1,0 +1,71 @@
+"""Creates the registry's topics on the broker and checks the ones that exist.
+
+Faust does not create the topics an app reads from (it ignores a missing source topic),
+and a topic auto-created by a producer gets the broker's default partition count, which
+breaks co-partitioning. So every entry point (worker, demo, tests) runs ``ensure_topics``
+first: missing topics are created with the configured partitions and cleanup policy; an
+existing one with another partition count or cleanup policy is an error, never silently
+used.
+"""
+
+from __future__ import annotations
+
+import time
+
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from streams.errors import TopicLayoutError
+from streams.settings import Settings
+from streams.topics import ALL, TopicSpec
+
+
+def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL,
+                  settle_seconds: float = 15.0) -> list[str]:
+    """Create what is missing, verify what exists; return the names created."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
+                             client_id=f"{settings.app_id}-admin")
+    try:
+        existing = set(admin.list_topics())
+        created = []
+        for spec in specs:
+            if spec.name in existing:
+                continue
+            try:
+                admin.create_topics([NewTopic(spec.name, settings.partitions,
+                                              settings.replication_factor,
+                                              topic_configs=spec.config(settings))])
+                created.append(spec.name)
+            except TopicAlreadyExistsError:
+                pass  # another worker created it in between; it is checked below
+        # Metadata of a topic created a moment ago can still show no partitions: give
+        # the controller a few seconds before calling a layout wrong.
+        deadline = time.monotonic() + settle_seconds
+        while True:
+            problems = _layout_problems(admin, settings, specs)
+            if not problems:
+                return created
+            if time.monotonic() > deadline:
+                raise TopicLayoutError("; ".join(problems))
+            time.sleep(0.3)
+    finally:
+        admin.close()
+
+
+def _layout_problems(admin: KafkaAdminClient, settings: Settings,
+                     specs: tuple[TopicSpec, ...]) -> list[str]:
+    described = {t["name"]: t for t in admin.describe_topics([s.name for s in specs])}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, configs=["cleanup.policy"])
+                 for s in specs]
+    configs = admin.describe_configs(resources).get("topic", {})
+    problems = []
+    for spec in specs:
+        count = len(described.get(spec.name, {}).get("partitions") or [])
+        if count != settings.partitions:
+            problems.append(f"{spec.name} has {count} partitions, the registry wants"
+                            f" {settings.partitions}")
+        policy = configs.get(spec.name, {}).get("cleanup.policy", {}).get("value")
+        if policy != str(spec.cleanup):
+            problems.append(f"{spec.name} has cleanup.policy={policy}, the registry wants"
+                            f" {spec.cleanup}")
+    return problems

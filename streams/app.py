@@ -1,0 +1,54 @@
+"""The composition root: builds the Faust app, its topics and agents from settings.
+
+Nothing here runs at import time; ``create_app`` is called by the CLI (worker, demo) and
+by tests. Agent modules plug in through ``register(runtime)``; the default list is the
+production set, tests may pass their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import faust
+
+from streams.codec import Codec
+from streams.metrics import Metrics
+from streams.runtime import Runtime
+from streams.settings import Settings
+from streams.topics import Topics
+
+Registrar = Callable[[Runtime], None]
+
+
+def default_agents() -> list[Registrar]:
+    from agents import trace
+
+    return [trace.register]
+
+
+def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) -> Runtime:
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker,
+        store=settings.table_store,
+        datadir=str(settings.data_dir),
+        web_host=settings.web_host,
+        web_bind=settings.web_host,
+        web_port=settings.web_port,
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        # One broker in development: no standby copies of the tables to keep warm.
+        table_standby_replicas=0 if settings.replication_factor == 1 else 1,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        autodiscover=False,
+    )
+    runtime = Runtime(app, settings, Topics(app, settings), Codec(), Metrics())
+    from streams import web
+
+    web.register(runtime)
+    for register in default_agents() if agents is None else agents:
+        register(runtime)
+    return runtime

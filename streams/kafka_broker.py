@@ -1,0 +1,259 @@
+"""A real, single-node Apache Kafka broker (KRaft) for development, tests and the demo.
+
+Consumes nothing but Java 17+, Maven and Maven Central. Produces a running broker: the
+jars of ``kafka/pom.xml`` are resolved once into a per-user cache
+(``$XDG_CACHE_HOME/woosync/kafka-<version>``), KRaft storage is formatted in the data
+directory, ``kafka.Kafka`` is started on the chosen (or a free) port, and ``start``
+returns once the broker answers a metadata request. Failures say why (no Java, Java too
+old, port taken, Maven Central unreachable, broker exited) instead of hanging.
+
+The verified recipe is written down in docs/kafka.md.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from streams.errors import BrokerError
+
+KAFKA_VERSION = "4.1.1"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+POM = PROJECT_ROOT / "kafka" / "pom.xml"
+LOG_CONFIG = PROJECT_ROOT / "kafka" / "log4j2.properties"
+MIN_JAVA = 17
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "woosync"
+
+
+def java_binary() -> str:
+    """The java to run the broker with; Kafka 4.x brokers need Java 17 or newer."""
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not java or not Path(java).exists():
+        raise BrokerError("Java not found: install Java 17+ (or set JAVA_HOME)")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    major = int(match.group(1)) if match else 0
+    if major == 1 and match and match.group(2):  # "1.8.0" style
+        major = int(match.group(2))
+    if major < MIN_JAVA:
+        raise BrokerError(f"Java {MIN_JAVA}+ is needed for Kafka {KAFKA_VERSION}, found"
+                          f" {major or 'an unknown version'} at {java}")
+    return java
+
+
+def fetch_jars(version: str = KAFKA_VERSION) -> Path:
+    """Resolve the broker's jars with Maven once; later calls return the cached folder."""
+    libs = cache_root() / f"kafka-{version}" / "libs"
+    marker = libs.parent / "complete"
+    if marker.exists():
+        return libs
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise BrokerError("Maven (mvn) not found: it fetches Kafka's jars from Maven Central")
+    libs.parent.mkdir(parents=True, exist_ok=True)
+    # Two processes (two test runs, a test and the demo) may fetch at once: one does it.
+    with open(libs.parent / "fetch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            return libs
+        staging = libs.parent / "libs.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        result = subprocess.run(
+            [mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
+             f"-Dkafka.version={version}", f"-DoutputDirectory={staging}"],
+            capture_output=True, text=True, check=False,
+        )
+        if result.returncode != 0:
+            tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+            raise BrokerError(
+                f"Maven could not resolve Kafka {version} (is Maven Central reachable?):\n{tail}"
+            )
+        shutil.rmtree(libs, ignore_errors=True)
+        staging.rename(libs)
+        marker.write_text(version + "\n")
+    return libs
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
+    return "\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        "inter.broker.listener.name=PLAINTEXT",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        f"log.dirs={log_dir}",
+        "num.partitions=1",
+        # One broker: every internal topic must accept replication factor 1.
+        "offsets.topic.replication.factor=1",
+        "offsets.topic.num.partitions=1",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "share.coordinator.state.topic.replication.factor=1",
+        "share.coordinator.state.topic.min.isr=1",
+        # The default 3 s delay only slows the first rebalance of every test.
+        "group.initial.rebalance.delay.ms=0",
+        # woosync creates its topics explicitly (streams.admin); Faust's changelog and
+        # reply topics are created by Faust itself.
+        "auto.create.topics.enable=false",
+        "",
+    ])
+
+
+@dataclass
+class LocalKafka:
+    """One broker process; ``start`` and ``stop`` it, or use it as a context manager."""
+
+    data_dir: Path
+    port: int = 0
+    controller_port: int = 0
+    heap: str = "512m"
+    version: str = KAFKA_VERSION
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "broker.log"
+
+    def start(self, timeout: float = 90.0) -> LocalKafka:
+        java = java_binary()
+        libs = fetch_jars(self.version)
+        self.port = self.port or free_port()
+        self.controller_port = self.controller_port or free_port()
+        for port in (self.port, self.controller_port):
+            if port_in_use(port):
+                raise BrokerError(f"port {port} is taken: another broker or program uses it"
+                                  " (choose another with --port)")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        props = self.data_dir / "server.properties"
+        log_dir = self.data_dir / "kraft-logs"
+        props.write_text(server_properties(self.port, self.controller_port, log_dir))
+        classpath = f"{libs}/*"
+        jvm = [java, f"-Xmx{self.heap}", f"-Xms{self.heap}",
+               f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}", "-cp", classpath]
+        if not (log_dir / "meta.properties").exists():
+            fmt = subprocess.run(
+                [*jvm, "kafka.tools.StorageTool", "format", "-t", _cluster_id(),
+                 "-c", str(props)], capture_output=True, text=True, check=False,
+            )
+            if fmt.returncode != 0:
+                raise BrokerError(f"formatting KRaft storage failed:\n{fmt.stderr[-2000:]}")
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(
+                [*jvm, "kafka.Kafka", str(props)], stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=_die_with_parent,
+            )
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise BrokerError(f"the broker exited with code {self.process.returncode};"
+                                  f" last lines of {self.log_file}:\n{self._log_tail()}")
+            if answers_metadata(self.bootstrap):
+                return
+            time.sleep(0.3)
+        self.stop()
+        raise BrokerError(f"the broker did not answer within {timeout:.0f}s;"
+                          f" last lines of {self.log_file}:\n{self._log_tail()}")
+
+    def _log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """SIGTERM first (a controlled shutdown), then SIGKILL if it lingers."""
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+    def __enter__(self) -> LocalKafka:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def answers_metadata(bootstrap: str) -> bool:
+    """True once the broker serves a metadata request (it is then ready for clients)."""
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    host, _, port = bootstrap.rpartition(":")
+    if not port_in_use(int(port), host):
+        return False  # not listening yet: skip the client, which logs every refusal
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000,
+                                 bootstrap_timeout_ms=3000)
+    except (KafkaError, OSError):
+        return False
+    try:
+        admin.describe_cluster()
+        return True
+    except (KafkaError, OSError):
+        return False
+    finally:
+        admin.close()
+
+
+def _die_with_parent() -> None:
+    """In the child: ask Linux to SIGTERM the broker when its parent dies, so a killed
+    test run or demo never leaves a broker behind holding the port."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _cluster_id() -> str:
+    # KRaft wants a base64url-encoded 16-byte UUID without padding.
+    import base64
+
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

@@ -1,0 +1,96 @@
+"""What every agent gets: the app, settings, topics, codec and metrics, plus the two
+ways messages leave an agent (``send`` a canonical message, ``dead_letter`` an input)
+and the one way they enter (``decoded``: bytes in, messages out, bad input to ``dlq``).
+
+Agents never touch bytes or the codec themselves, so a bad value can never crash one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from streams import topics as registry
+from streams.codec import Codec, Message
+from streams.envelope import deterministic_id, envelope, utcnow
+from streams.errors import DecodeError, EncodeError
+from streams.metrics import Metrics
+from streams.settings import Settings
+from streams.topics import Topics, TopicSpec
+
+log = logging.getLogger("woosync")
+
+
+@dataclass
+class Runtime:
+    app: faust.App
+    settings: Settings
+    topics: Topics
+    codec: Codec
+    metrics: Metrics
+
+    async def send(self, spec: TopicSpec, key: str, name: str, body: dict[str, Any],
+                   partition: int | None = None) -> None:
+        """Encode and publish one canonical message on a registered topic."""
+        if name not in spec.values:
+            raise EncodeError(f"{name} is not a value of topic {spec.name}")
+        value = self.codec.encode(name, body)
+        await self.topics[spec].send(key=key.encode(), value=value, partition=partition)
+        self.metrics.events_out.labels(spec.name, name.rsplit(".", 1)[-1]).inc()
+
+    async def dead_letter(self, event: faust.EventT[Any], stage: str, error: str,
+                          attempts: int = 1) -> None:
+        """Keep an input we could not process, whole, with the reason, on ``dlq``."""
+        msg = event.message
+        now = utcnow()
+        key = msg.key if isinstance(msg.key, bytes) else None
+        value = msg.value if isinstance(msg.value, bytes) else None
+        body = {
+            "envelope": envelope(
+                event_id=deterministic_id(registry.DLQ.name, msg.topic, msg.partition,
+                                          msg.offset, stage),
+                occurred_at=now, observed_at=now, source="woosync",
+                source_version=f"{msg.topic}:{msg.partition}:{msg.offset}",
+                trace_id=deterministic_id(msg.topic, msg.partition, msg.offset),
+            ),
+            "topic": msg.topic, "partition": msg.partition, "offset": msg.offset,
+            "key": key, "value": value,
+            "headers": [{"key": k, "value": v} for k, v in _headers(msg.headers)],
+            "stage": stage, "error": error[:4000], "attempts": attempts,
+        }
+        await self.send(registry.DLQ, (key or b"").decode(errors="replace"),
+                        "woosync.DeadLetter", body)
+        self.metrics.dead_letters.labels(stage).inc()
+        log.warning("dead letter stage=%s topic=%s partition=%s offset=%s: %s",
+                    stage, msg.topic, msg.partition, msg.offset, error)
+
+    async def decoded(self, stream: faust.StreamT[Any], stage: str
+                      ) -> AsyncIterator[tuple[str, Message]]:
+        """Yield (key, message) for each readable input; dead-letter the rest."""
+        accepted = {name for spec in registry.ALL for name in spec.values}
+        by_topic = {spec.name: set(spec.values) for spec in registry.ALL}
+        async for event in stream.events():
+            topic = event.message.topic
+            try:
+                if not isinstance(event.value, bytes):
+                    raise DecodeError(f"expected bytes, got {type(event.value).__name__}")
+                message = self.codec.decode(event.value)
+                if message.name not in by_topic.get(topic, accepted):
+                    raise DecodeError(f"{message.name} does not belong on {topic}")
+            except DecodeError as exc:
+                await self.dead_letter(event, f"{stage}:{topic}", str(exc))
+                continue
+            self.metrics.events_in.labels(topic, message.short_name).inc()
+            key = event.key.decode(errors="replace") if isinstance(event.key, bytes) else ""
+            yield key, message
+
+
+def _headers(headers: Any) -> list[tuple[str, bytes | None]]:
+    if not headers:
+        return []
+    items = headers.items() if isinstance(headers, dict) else headers
+    return [(str(k), v if isinstance(v, bytes | None) else str(v).encode()) for k, v in items]

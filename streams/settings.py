@@ -1,0 +1,106 @@
+"""The one settings object, read from ``WOOSYNC_*`` environment variables once.
+
+Defaults match the local stack the project starts itself (broker on 127.0.0.1:9092,
+the WooCommerce emulator, a throwaway Tryton), so ``woosync demo`` runs with no setup.
+Nested values use ``__``: ``WOOSYNC_STORES__DEMO__WEBHOOK_SECRET=...``; a whole map can
+also be given as JSON: ``WOOSYNC_STORES='{"demo": {...}}'``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.errors import ConfigError
+
+
+class StoreSettings(BaseModel):
+    """One WooCommerce store, configured on its own (DESIGN.md section 8)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rest_url: str = "http://127.0.0.1:8090/wp-json/wc/v3"
+    consumer_key: SecretStr = SecretStr("ck_demo")
+    consumer_secret: SecretStr = SecretStr("cs_demo")
+    # One secret for the store, or one per webhook id (WooCommerce lets each webhook
+    # have its own); a per-id secret wins.
+    webhook_secret: SecretStr = SecretStr("demo-webhook-secret")
+    webhook_secrets: dict[int, SecretStr] = Field(default_factory=dict)
+    # ERP warehouses whose stock sums to this store's stock, and the one it ships from.
+    warehouses: tuple[str, ...] = ("WH",)
+    ship_from: str = "WH"
+    # Store SKU -> ERP product code, where they differ (default: identical).
+    sku_map: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ship_from_is_served(self) -> StoreSettings:
+        if self.ship_from not in self.warehouses:
+            raise ValueError(f"ship_from {self.ship_from!r} is not among warehouses")
+        return self
+
+    def secret_for(self, webhook_id: int | None) -> SecretStr:
+        if webhook_id is not None and webhook_id in self.webhook_secrets:
+            return self.webhook_secrets[webhook_id]
+        return self.webhook_secret
+
+    def erp_code(self, store_sku: str) -> str:
+        return self.sku_map.get(store_sku, store_sku)
+
+
+class Settings(BaseSettings):
+    """Everything a worker, the demo or a test needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WOOSYNC_", env_nested_delimiter="__", frozen=True, extra="ignore"
+    )
+
+    app_id: str = "woosync"
+    broker: str = "kafka://127.0.0.1:9092"
+    # Every co-partitioned topic has this many partitions (DESIGN.md section 3).
+    partitions: int = Field(default=8, ge=1, le=1024)
+    replication_factor: int = Field(default=1, ge=1)
+    table_store: str = "rocksdb://"
+    data_dir: Path = Path(".state/worker")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    log_level: str = "info"
+    # Raw and audit topics are kept long so that decisions can be replayed.
+    long_retention_ms: int = 30 * 24 * 3600 * 1000
+    stores: dict[str, StoreSettings] = Field(default_factory=lambda: {"demo": StoreSettings()})
+    default_safety_stock: Decimal = Decimal(0)
+    erp_url: str = "http://127.0.0.1:8000"
+    erp_database: str = "woosync"
+    erp_user: str = "woosync"
+    erp_password: SecretStr = SecretStr("woosync")
+    admin_token: SecretStr = SecretStr("change-me")
+
+    @field_validator("stores")
+    @classmethod
+    def _store_ids_are_plain(cls, stores: dict[str, StoreSettings]) -> dict[str, StoreSettings]:
+        for store_id in stores:
+            # Store ids appear inside keys such as "woo:<store>:1234" and in URL paths.
+            if not store_id or not store_id.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"store id {store_id!r}: use letters, digits, '-' or '_'")
+        return stores
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The broker URL without Faust's ``kafka://`` scheme, for plain Kafka clients."""
+        return ",".join(
+            part.removeprefix("kafka://").removeprefix("aiokafka://")
+            for part in self.broker.split(";")
+        )
+
+    def store(self, store_id: str) -> StoreSettings:
+        try:
+            return self.stores[store_id]
+        except KeyError:
+            raise ConfigError(f"unknown store {store_id!r}") from None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment once; keyword overrides win (tests, the demo)."""
+    return Settings(**overrides)  # type: ignore[arg-type]

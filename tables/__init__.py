@@ -1,0 +1,1 @@
+"""Table declarations and the pure rules that change them."""
