@@ -37,7 +37,7 @@ lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install -q --upgrade pip
-	.lock-venv/bin/python -m pip install -q '.[dev]'
+	.lock-venv/bin/python -m pip install -q '.[dev,erp]'
 	.lock-venv/bin/python -m pip freeze --exclude woosync > requirements.lock
 	rm -rf .lock-venv
 

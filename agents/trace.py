@@ -23,7 +23,9 @@ def register(runtime: Runtime) -> None:
 
     @runtime.app.agent(source, name="log_canonical_events")
     async def log_canonical_events(stream: Any) -> None:
-        async for key, message in runtime.decoded(stream, "trace"):
+        async for inbound in runtime.decoded(stream, "trace"):
+            message = inbound.message
             env = message.body["envelope"]
-            log.info("%s key=%s source=%s version=%s trace_id=%s", message.short_name, key,
+            log.info("%s key=%s source=%s version=%s trace_id=%s", message.short_name,
+                     inbound.key,
                      env["source"], env["source_version"], env["trace_id"])

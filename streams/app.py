@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import faust
 
 from streams.codec import Codec
+from streams.erp.adapter import make_adapter
 from streams.metrics import Metrics
 from streams.runtime import Runtime
 from streams.settings import Settings
@@ -21,9 +22,9 @@ Registrar = Callable[[Runtime], None]
 
 
 def default_agents() -> list[Registrar]:
-    from agents import trace
+    from agents import erp_commands, erp_feed, trace
 
-    return [trace.register]
+    return [trace.register, erp_commands.register, erp_feed.register]
 
 
 def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) -> Runtime:
@@ -45,7 +46,8 @@ def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) ->
         producer_acks=-1,
         autodiscover=False,
     )
-    runtime = Runtime(app, settings, Topics(app, settings), Codec(), Metrics())
+    runtime = Runtime(app, settings, Topics(app, settings), Codec(), Metrics(),
+                      erp=make_adapter(settings))
     from streams import web
 
     web.register(runtime)

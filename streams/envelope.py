@@ -50,3 +50,9 @@ def derived(parent: dict[str, Any], *, kind: str, observed_at: datetime,
 def utcnow() -> datetime:
     """The wall clock, for edges only: rules take ``now`` as an argument."""
     return datetime.now(UTC)
+
+
+def trace_for(subject: str) -> str:
+    """The trace id of everything about one subject (an order, a SKU's stock), so that
+    the store's and the ERP's events of the same order share a trace."""
+    return deterministic_id("trace", subject)

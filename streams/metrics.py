@@ -3,7 +3,7 @@ one test process). Served at ``/metrics`` by ``streams.web``."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class Metrics:
@@ -18,3 +18,12 @@ class Metrics:
         self.dead_letters = Counter(
             "woosync_dead_letters", "Messages sent to the dead-letter topic, by stage",
             ["stage"], registry=self.registry)
+        self.sink_requests = Counter(
+            "woosync_sink_requests", "Calls to outside systems, by target and outcome",
+            ["target", "outcome"], registry=self.registry)
+        self.circuit_open = Gauge(
+            "woosync_circuit_open", "1 while the circuit breaker of a target is open",
+            ["target"], registry=self.registry)
+        self.feed_polls = Counter(
+            "woosync_feed_polls", "Runs of a change feed, by feed and outcome",
+            ["feed", "outcome"], registry=self.registry)

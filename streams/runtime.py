@@ -17,12 +17,23 @@ import faust
 from streams import topics as registry
 from streams.codec import Codec, Message
 from streams.envelope import deterministic_id, envelope, utcnow
+from streams.erp.adapter import ErpAdapter
 from streams.errors import DecodeError, EncodeError
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.topics import Topics, TopicSpec
 
 log = logging.getLogger("woosync")
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One decoded input: its key, the message, and the Faust event it came in
+    (kept so that a later failure can dead-letter the original bytes)."""
+
+    key: str
+    message: Message
+    event: faust.EventT[Any]
 
 
 @dataclass
@@ -32,6 +43,7 @@ class Runtime:
     topics: Topics
     codec: Codec
     metrics: Metrics
+    erp: ErpAdapter | None = None
 
     async def send(self, spec: TopicSpec, key: str, name: str, body: dict[str, Any],
                    partition: int | None = None) -> None:
@@ -69,8 +81,8 @@ class Runtime:
                     stage, msg.topic, msg.partition, msg.offset, error)
 
     async def decoded(self, stream: faust.StreamT[Any], stage: str
-                      ) -> AsyncIterator[tuple[str, Message]]:
-        """Yield (key, message) for each readable input; dead-letter the rest."""
+                      ) -> AsyncIterator[Inbound]:
+        """Yield each readable input; dead-letter the rest."""
         accepted = {name for spec in registry.ALL for name in spec.values}
         by_topic = {spec.name: set(spec.values) for spec in registry.ALL}
         async for event in stream.events():
@@ -86,7 +98,7 @@ class Runtime:
                 continue
             self.metrics.events_in.labels(topic, message.short_name).inc()
             key = event.key.decode(errors="replace") if isinstance(event.key, bytes) else ""
-            yield key, message
+            yield Inbound(key, message, event)
 
 
 def _headers(headers: Any) -> list[tuple[str, bytes | None]]:

@@ -30,7 +30,7 @@ class StoreSettings(BaseModel):
     webhook_secret: SecretStr = SecretStr("demo-webhook-secret")
     webhook_secrets: dict[int, SecretStr] = Field(default_factory=dict)
     # ERP warehouses whose stock sums to this store's stock, and the one it ships from.
-    warehouses: tuple[str, ...] = ("WH",)
+    warehouses: tuple[str, ...] = ("WH", "WH2")
     ship_from: str = "WH"
     # Store SKU -> ERP product code, where they differ (default: identical).
     sku_map: dict[str, str] = Field(default_factory=dict)
@@ -74,7 +74,16 @@ class Settings(BaseSettings):
     erp_url: str = "http://127.0.0.1:8000"
     erp_database: str = "woosync"
     erp_user: str = "woosync"
-    erp_password: SecretStr = SecretStr("woosync")
+    erp_password: SecretStr = SecretStr("woosync-erp-pass")
+    erp_poll_interval: float = Field(default=2.0, gt=0)
+    # Longer than the ERP's longest write transaction (tryton-facts.md section 4b).
+    erp_overlap_seconds: float = Field(default=90.0, ge=0)
+    # Delivery of commands to outside systems: backoff, attempts, circuit breaker.
+    retry_base_seconds: float = Field(default=0.5, gt=0)
+    retry_cap_seconds: float = Field(default=30.0, gt=0)
+    command_max_attempts: int = Field(default=8, ge=1)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_reset_seconds: float = Field(default=10.0, gt=0)
     admin_token: SecretStr = SecretStr("change-me")
 
     @field_validator("stores")
@@ -93,6 +102,11 @@ class Settings(BaseSettings):
             part.removeprefix("kafka://").removeprefix("aiokafka://")
             for part in self.broker.split(";")
         )
+
+    @property
+    def erp_warehouses(self) -> tuple[str, ...]:
+        """Every warehouse some store is served from, in a stable order."""
+        return tuple(sorted({wh for store in self.stores.values() for wh in store.warehouses}))
 
     def store(self, store_id: str) -> StoreSettings:
         try:

@@ -21,9 +21,10 @@ def register_echo(runtime: Runtime) -> None:
 
     @runtime.app.agent(runtime.topics[topics.COMMERCE_ORDERS], name="echo")
     async def echo(stream: Any) -> None:
-        async for key, message in runtime.decoded(stream, "echo"):
-            await out.send(key=key.encode(), value=runtime.codec.encode(message.name,
-                                                                         message.body))
+        async for inbound in runtime.decoded(stream, "echo"):
+            message = inbound.message
+            await out.send(key=inbound.key.encode(),
+                           value=runtime.codec.encode(message.name, message.body))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,53 @@
+"""apply_erp_commands: reads ``erp.commands`` (keyed by order id, so the commands of one
+order reach the ERP one at a time, in order), applies each through the ERP adapter, and
+writes the outcome to ``delivery.results`` (CommandDelivered, or CommandFailed). A
+refused or repeatedly failing command also goes to ``dlq`` so it can be replayed after a
+fix. While the ERP is unreachable the agent waits (see streams.delivery). No tables.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from streams import topics
+from streams.delivery import Deliverer
+from streams.envelope import derived, utcnow
+from streams.erp.adapter import CommandRejected, ErpUnavailable
+from streams.runtime import Runtime
+
+
+def register(runtime: Runtime) -> None:
+    adapter = runtime.erp
+    if adapter is None:
+        return
+    target = f"erp:{adapter.name}"
+    deliverer = Deliverer(target, runtime.settings, runtime.metrics,
+                          retryable=(ErpUnavailable,), rejected=(CommandRejected,))
+
+    @runtime.app.agent(runtime.topics[topics.ERP_COMMANDS], name="apply_erp_commands")
+    async def apply_erp_commands(stream: Any) -> None:
+        async for inbound in runtime.decoded(stream, "erp-command"):
+            command = inbound.message
+            delivery = await deliverer.deliver(partial(adapter.execute, command))
+            await runtime.send(topics.DELIVERY_RESULTS, command.body["command_id"],
+                               *result_message(command.body, command.short_name, target,
+                                               delivery.attempts, delivery.result,
+                                               delivery.rejected or delivery.failed))
+            if not delivery.ok:
+                await runtime.dead_letter(inbound.event, "erp-command",
+                                          delivery.rejected or delivery.failed or "",
+                                          attempts=delivery.attempts)
+
+
+def result_message(command: dict[str, Any], kind: str, target: str, attempts: int,
+                   outcome: Any, error: str | None) -> tuple[str, dict[str, Any]]:
+    """The CommandDelivered or CommandFailed that reports one delivery."""
+    base = {"envelope": derived(command["envelope"], kind=f"result:{attempts}",
+                                observed_at=utcnow()),
+            "command_id": command["command_id"], "command_type": kind, "target": target,
+            "attempts": attempts}
+    if error is not None:
+        return "woosync.CommandFailed", {**base, "error": error[:2000], "retryable": False}
+    return "woosync.CommandDelivered", {**base, "result_ref": outcome.result_ref,
+                                        "duplicate": outcome.duplicate}

@@ -1,0 +1,93 @@
+"""Delivering one command to an outside system, the way every sink does it.
+
+``deliver`` calls until the call succeeds, is rejected, or fails unexpectedly too often:
+- the target is unavailable (a retryable error): back off with jitter and try again,
+  for as long as it takes; the circuit breaker opens after repeated failures, and while
+  it is open no call is made and the agent waits, so the backlog stays in Kafka
+  (visible as consumer lag) instead of every command failing;
+- the target refuses the command: no retry, the caller reports it (CommandFailed, dlq);
+- anything else (a bug, a malformed answer): retried up to ``max_attempts``, then
+  reported as failed so that it goes to the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from streams.metrics import Metrics
+from streams.resilience import BreakerState, CircuitBreaker, backoff_delay
+from streams.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Delivery(Generic[T]):
+    attempts: int
+    result: T | None = None
+    rejected: str | None = None
+    failed: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.rejected is None and self.failed is None
+
+
+@dataclass
+class Deliverer:
+    target: str
+    settings: Settings
+    metrics: Metrics
+    retryable: tuple[type[Exception], ...]
+    rejected: tuple[type[Exception], ...]
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        self.breaker = CircuitBreaker(self.settings.breaker_failures,
+                                      self.settings.breaker_reset_seconds)
+
+    async def deliver(self, call: Callable[[], Awaitable[T]]) -> Delivery[T]:
+        attempts = unexpected = 0
+        while True:
+            wait = self.breaker.wait_time(self.clock())
+            if wait > 0:
+                await self.sleep(wait)
+                continue
+            self.breaker.allows(self.clock())
+            attempts += 1
+            try:
+                result = await call()
+            except self.rejected as exc:
+                self._outcome("rejected", healthy=True)
+                return Delivery(attempts, rejected=str(exc))
+            except self.retryable:
+                self._outcome("unavailable", healthy=False)
+                await self.sleep(self._backoff(attempts))
+                continue
+            except Exception as exc:  # unexpected: limited retries, then the dlq
+                self._outcome("error", healthy=True)
+                unexpected += 1
+                if unexpected >= self.settings.command_max_attempts:
+                    return Delivery(attempts, failed=f"{type(exc).__name__}: {exc}")
+                await self.sleep(self._backoff(unexpected))
+                continue
+            self._outcome("ok", healthy=True)
+            return Delivery(attempts, result=result)
+
+    def _backoff(self, attempt: int) -> float:
+        return backoff_delay(min(attempt, 16), self.settings.retry_base_seconds,
+                             self.settings.retry_cap_seconds)
+
+    def _outcome(self, outcome: str, healthy: bool) -> None:
+        if healthy:
+            self.breaker.record_success()
+        else:
+            self.breaker.record_failure(self.clock())
+        self.metrics.sink_requests.labels(self.target, outcome).inc()
+        self.metrics.circuit_open.labels(self.target).set(
+            1 if self.breaker.state is BreakerState.OPEN else 0)

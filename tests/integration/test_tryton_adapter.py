@@ -1,0 +1,193 @@
+"""The Tryton adapter against a real Tryton: idempotent commands, the change feed, and
+the normalizer's numbers equal to Tryton's own."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from streams import samples
+from streams.codec import Message
+from streams.erp.adapter import CommandRejected
+from streams.erp.tryton import TrytonAdapter
+from streams.erp.tryton_rpc import TrytonClient
+from streams.erp.tryton_server import TrytonServer
+from streams.settings import load_settings
+from tests.integration.tryton_fixtures import erp_admin, tryton  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+
+def _order_id() -> str:
+    return f"woo:t{uuid.uuid4().hex[:8]}:{uuid.uuid4().int % 100000}"
+
+
+@pytest.fixture
+async def adapter(tryton: TrytonServer) -> AsyncIterator[TrytonAdapter]:  # noqa: F811
+    adapter = TrytonAdapter(load_settings(erp_url=tryton.url))
+    yield adapter
+    await adapter.close()
+
+
+def _cmd(body: dict[str, Any], name: str = "woosync.CreateSalesOrder") -> Message:
+    return Message(name, body)
+
+
+async def _sales(admin: TrytonClient, reference: str) -> list[dict[str, Any]]:
+    return list(await admin.model(
+        "sale.sale", "search_read", [("woosync_reference", "=", reference)], 0, None, None,
+        ["state", "untaxed_amount", "tax_amount", "total_amount", "lines.product.code",
+         "lines.quantity", "lines.unit_price", "lines.taxes", "warehouse.code"]))
+
+
+async def test_create_sales_order_delivered_three_times_makes_one_sale(
+    adapter: TrytonAdapter, erp_admin: TrytonClient  # noqa: F811
+) -> None:
+    order_id = _order_id()
+    command = _cmd(samples.create_sales_order(order_id, NOW, [("HOT-01", 2), ("MUG", 1)],
+                                              warehouse="WH2"))
+    outcomes = [await adapter.execute(command) for _ in range(3)]
+
+    assert [o.duplicate for o in outcomes] == [False, True, True]
+    assert len({o.result_ref for o in outcomes}) == 1
+    sales = await _sales(erp_admin, order_id)
+    assert len(sales) == 1
+    sale = sales[0]
+    assert sale["state"] == "processing"
+    assert sale["warehouse."]["code"] == "WH2"
+    lines = {(line["product."]["code"], line["quantity"], line["unit_price"])
+             for line in sale["lines."]}
+    assert lines == {("HOT-01", 2.0, Decimal("19.9000")), ("MUG", 1.0, Decimal("19.9000")),
+                     ("SHIPPING", 1.0, Decimal("4.9000"))}
+    assert all(line["taxes"] for line in sale["lines."])
+    # 3 x 19.90 + 4.90 = 64.60, plus the seeded 20 % tax.
+    assert sale["untaxed_amount"] == Decimal("64.60")
+    assert sale["tax_amount"] == Decimal("12.92")
+    assert sale["total_amount"] == Decimal("77.52")
+
+
+async def test_concurrent_duplicates_make_one_sale(
+    tryton: TrytonServer, erp_admin: TrytonClient  # noqa: F811
+) -> None:
+    order_id = _order_id()
+    body = samples.create_sales_order(order_id, NOW, [("CAP", 1)])
+    first = TrytonAdapter(load_settings(erp_url=tryton.url))
+    second = TrytonAdapter(load_settings(erp_url=tryton.url))
+    try:
+        outcomes = await asyncio.gather(first.execute(_cmd(body)), second.execute(_cmd(body)))
+    finally:
+        await first.close()
+        await second.close()
+    assert sorted(o.duplicate for o in outcomes) == [False, True]
+    assert len(await _sales(erp_admin, order_id)) == 1
+
+
+async def test_unknown_sku_is_rejected_not_retried(adapter: TrytonAdapter) -> None:
+    command = _cmd(samples.create_sales_order(_order_id(), NOW, [("NO-SUCH-SKU", 1)]))
+    with pytest.raises(CommandRejected, match="NO-SUCH-SKU"):
+        await adapter.execute(command)
+
+
+async def _credit_notes(admin: TrytonClient, refund_id: str) -> list[dict[str, Any]]:
+    found = await admin.model(
+        "account.invoice", "search_read",
+        ["OR", ("woosync_reference", "=", refund_id),
+         ("sales.woosync_reference", "=", refund_id)],
+        0, None, None, ["total_amount", "state", "reference", "woosync_reference"])
+    return list(found)
+
+
+async def test_partial_refund_with_restock_makes_a_return_and_one_credit_note(
+    adapter: TrytonAdapter, erp_admin: TrytonClient  # noqa: F811
+) -> None:
+    order_id = _order_id()
+    await adapter.execute(_cmd(samples.create_sales_order(
+        order_id, NOW, [("HOT-02", 3)], shipping=Decimal(0))))
+    refund = samples.create_credit_note(order_id, 1, NOW, [("HOT-02", 1)], Decimal("23.88"))
+    first = await adapter.execute(_cmd(refund, "woosync.CreateCreditNote"))
+    again = await adapter.execute(_cmd(refund, "woosync.CreateCreditNote"))
+
+    assert (first.duplicate, again.duplicate) == (False, True)
+    assert first.result_ref == again.result_ref
+    returns = await _sales(erp_admin, refund["refund_id"])
+    assert len(returns) == 1
+    assert [(line["product."]["code"], line["quantity"]) for line in returns[0]["lines."]] == [
+        ("HOT-02", -1.0)]
+    notes = await _credit_notes(erp_admin, refund["refund_id"])
+    assert len(notes) == 1
+    assert notes[0]["total_amount"] == Decimal("-23.88")  # 19.90 + 20 % tax
+
+
+async def test_two_partial_refunds_make_two_credit_notes_and_a_full_one_credits_all(
+    adapter: TrytonAdapter, erp_admin: TrytonClient  # noqa: F811
+) -> None:
+    order_id = _order_id()
+    await adapter.execute(_cmd(samples.create_sales_order(
+        order_id, NOW, [("MUG", 2)], shipping=Decimal(0))))
+    # 2 x 19.90 = 39.80 + 20 % = 47.76 invoiced; refunds without goods coming back.
+    first = samples.create_credit_note(order_id, 11, NOW, [], Decimal("10.00"), restock=False)
+    second = samples.create_credit_note(order_id, 12, NOW, [], Decimal("5.00"), restock=False)
+    for refund in (first, second, first):
+        await adapter.execute(_cmd(refund, "woosync.CreateCreditNote"))
+
+    one = await _credit_notes(erp_admin, first["refund_id"])
+    two = await _credit_notes(erp_admin, second["refund_id"])
+    assert [n["total_amount"] for n in one] == [Decimal("-10.00")]
+    assert [n["total_amount"] for n in two] == [Decimal("-5.00")]
+    assert one[0]["state"] == "posted" and one[0]["reference"] == order_id
+
+    full_order = _order_id()
+    await adapter.execute(_cmd(samples.create_sales_order(
+        full_order, NOW, [("CAP", 1)], shipping=Decimal(0))))
+    full = samples.create_credit_note(full_order, 13, NOW, [], Decimal("23.88"),
+                                      restock=False)
+    await adapter.execute(_cmd(full, "woosync.CreateCreditNote"))
+    assert [n["total_amount"] for n in await _credit_notes(erp_admin, full["refund_id"])] == [
+        Decimal("-23.88")]
+
+
+async def test_feed_reports_the_sale_and_stock_equal_to_trytons_own(
+    adapter: TrytonAdapter, erp_admin: TrytonClient  # noqa: F811
+) -> None:
+    baseline = await adapter.read_changes({})
+    order_id = _order_id()
+    await adapter.execute(_cmd(samples.create_sales_order(order_id, NOW, [("HOT-03", 4)])))
+
+    batch = await adapter.read_changes(baseline.cursors)
+    outputs = [out for record in batch.records
+               for out in adapter.normalize(record.model, record.record_id, record.body,
+                                            record.read_at)]
+    sales = [o for o in outputs if o.name == "woosync.SalesOrderObserved"
+             and o.key == order_id]
+    assert len(sales) == 1
+    assert sales[0].body["state"] == "processing"
+    assert sales[0].body["lines"][0]["sku"] == "HOT-03"
+    stock = {o.key: o.body for o in outputs if o.name == "woosync.StockLevelObserved"}
+    assert "HOT-03" in stock
+    for level in stock["HOT-03"]["warehouses"]:
+        own = await erp_admin.model(
+            "product.product", "search_read", [("code", "=", "HOT-03")], 0, 1, None,
+            ["quantity", "forecast_quantity"],
+            context={"locations": [await _warehouse_id(erp_admin, level["warehouse"])],
+                     "stock_date_end": date.today()})
+        assert level["on_hand"] == Decimal(str(own[0]["quantity"]))
+        assert level["forecast"] == Decimal(str(own[0]["forecast_quantity"]))
+    wh = next(w for w in stock["HOT-03"]["warehouses"] if w["warehouse"] == "WH")
+    assert wh["on_hand"] - wh["forecast"] >= 4  # the confirmed sale is allocated
+
+    # Read again with the new cursors: the overlap re-reads, but nothing is emitted twice.
+    again = await adapter.read_changes(batch.cursors)
+    assert not [r for r in again.records if r.model == "sale.sale"
+                and r.record_id == sales[0].body["erp_id"]]
+
+
+async def _warehouse_id(client: TrytonClient, code: str) -> int:
+    found = await client.model("stock.location", "search", [("code", "=", code)], 0, 1, None)
+    return int(found[0])
