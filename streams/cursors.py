@@ -1,10 +1,17 @@
 """Feed cursors on the compacted ``feed.cursors`` topic: where each poller of an outside
 system got to. A poller runs on whichever worker leads the group; when leadership moves,
-the new leader reads the topic back from the start (last value per key wins)."""
+the new leader reads the topic back from the start (last value per key wins).
+
+Read with kafka-python in a thread: an aiokafka consumer stopped inside a Faust timer
+leaks a CancelledError from its coordinator (aiokafka 0.14), which kills the timer.
+"""
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+import asyncio
+
+from kafka.consumer import KafkaConsumer
+from kafka.structs import TopicPartition
 
 from streams import topics
 from streams.codec import Codec
@@ -14,21 +21,23 @@ from streams.settings import Settings
 
 async def load_cursors(settings: Settings, codec: Codec, prefix: str) -> dict[str, str]:
     """Every cursor whose feed name starts with ``prefix``, as last written."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
-                                enable_auto_commit=False, group_id=None)
-    await consumer.start()
+    return await asyncio.to_thread(read_cursors, settings, codec, prefix)
+
+
+def read_cursors(settings: Settings, codec: Codec, prefix: str) -> dict[str, str]:
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
+                             enable_auto_commit=False, group_id=None)
     try:
-        parts = [TopicPartition(topics.FEED_CURSORS.name, p)
-                 for p in consumer.partitions_for_topic(topics.FEED_CURSORS.name) or ()]
+        name = topics.FEED_CURSORS.name
+        parts = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
         if not parts:
             return {}
         consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
         cursors: dict[str, str] = {}
-        while [tp for tp in parts if await consumer.position(tp) < ends[tp]]:
-            batches = await consumer.getmany(timeout_ms=1000)
-            for records in batches.values():
+        while [tp for tp in parts if consumer.position(tp) < ends[tp]]:
+            for records in consumer.poll(timeout_ms=1000).values():
                 for record in records:
                     if record.value is None:
                         continue
@@ -40,4 +49,4 @@ async def load_cursors(settings: Settings, codec: Codec, prefix: str) -> dict[st
                         cursors[body["feed"]] = body["cursor"]
         return cursors
     finally:
-        await consumer.stop()
+        consumer.close()

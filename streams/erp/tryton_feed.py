@@ -71,7 +71,6 @@ class TrytonFeed:
                                         changed["product.template"], polled_at)
         skus = {(row.get("product.") or {}).get("code") for row in changed["stock.move"]}
         records += await self.stock_levels(sorted(s for s in skus if s))
-        self._forget_before(polled_at - 2 * self.overlap)
         stats = {model: len(rows) for model, rows in changed.items()}
         return ChangeBatch(records, new_cursors, polled_at, stats)
 
@@ -108,11 +107,13 @@ class TrytonFeed:
         for row in fresh:
             self._seen[(model, row["id"])] = row["last_modified_at"]
         next_cursor = newest.isoformat() if newest is not None else cursor
+        if next_cursor is not None:
+            self._forget_older(model, datetime.fromisoformat(next_cursor) - self.overlap)
         return fresh, next_cursor
 
-    def _forget_before(self, moment: datetime) -> None:
-        naive = moment.replace(tzinfo=None)
-        self._seen = {k: v for k, v in self._seen.items() if v >= naive}
+    def _forget_older(self, model: str, since: datetime) -> None:
+        """Drop what no query from ``since`` on can return again."""
+        self._seen = {k: v for k, v in self._seen.items() if k[0] != model or v >= since}
 
     @staticmethod
     def _records(model: str, rows: list[dict[str, Any]], read_at: datetime
