@@ -38,6 +38,17 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--web-port", type=int, default=None)
     worker.add_argument("--data-dir", type=Path, default=None)
 
+    erp = sub.add_parser("erp", help="run a throwaway Tryton ERP with the seeded retail data")
+    erp.add_argument("--port", type=int, default=8000)
+    erp.add_argument("--data-dir", type=Path, default=Path(".state/erp"),
+                     help="kept between runs")
+    erp.add_argument("--fresh", action="store_true", help="start again from the template")
+
+    bench_erp = sub.add_parser("bench-erp", help="measure ERP command latency and feed delay")
+    bench_erp.add_argument("--commands", type=int, default=40)
+    bench_erp.add_argument("--changes", type=int, default=15)
+    bench_erp.add_argument("--interval", type=float, default=1.0, help="feed poll interval")
+
     sub.add_parser("topics", help="create the registry's topics and check existing ones")
 
     schemas = sub.add_parser("schemas", help="schema history: check or snapshot")
@@ -51,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python is chatty at INFO
     try:
         handler = {"broker": _broker, "fetch-kafka": _fetch_kafka, "worker": _worker,
-                   "topics": _topics, "schemas": _schemas, "demo": _demo}[args.command]
+                   "topics": _topics, "schemas": _schemas, "demo": _demo, "erp": _erp,
+                   "bench-erp": _bench_erp}[args.command]
         return handler(args)
     except WoosyncError as exc:
         print(f"woosync {args.command}: {exc}", file=sys.stderr)
@@ -78,6 +90,32 @@ def _broker(args: argparse.Namespace) -> int:
         _wait_for_signal()
     finally:
         kafka.stop()
+    return 0
+
+
+def _erp(args: argparse.Namespace) -> int:
+    from streams.erp import seed_data
+    from streams.erp.tryton_server import ADMIN_PASSWORD, TrytonServer
+
+    if args.fresh:
+        shutil.rmtree(args.data_dir, ignore_errors=True)
+    print("starting Tryton (the first run builds the seeded database, about a minute)...",
+          flush=True)
+    server = TrytonServer(args.data_dir.resolve(), port=args.port).start()
+    print(f"Tryton is up: WOOSYNC_ERP_URL={server.url}  database {seed_data.DATABASE}\n"
+          f"  integration user {seed_data.INTEGRATION_LOGIN} / {seed_data.INTEGRATION_PASSWORD}"
+          f", admin / {ADMIN_PASSWORD}  (log: {server.log_file})", flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        server.stop()
+    return 0
+
+
+def _bench_erp(args: argparse.Namespace) -> int:
+    from streams.bench_erp import run
+
+    run(commands=args.commands, changes=args.changes, interval=args.interval)
     return 0
 
 

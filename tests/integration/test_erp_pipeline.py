@@ -201,8 +201,9 @@ def _wait_for_metric(settings: Settings, line: str, timeout: float = 60) -> str:
     deadline = time.monotonic() + timeout
     text = ""
     while time.monotonic() < deadline:
-        text = urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/metrics",
-                                      timeout=10).read().decode()
+        with urllib.request.urlopen(f"http://127.0.0.1:{settings.web_port}/metrics",
+                                    timeout=10) as response:
+            text = str(response.read().decode())
         if line in text:
             return text
         time.sleep(0.5)

@@ -1,0 +1,100 @@
+"""Delivering a command: waits out unavailability behind the breaker, never retries a
+refusal, gives up on unexpected errors after the configured attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from streams.delivery import Deliverer
+from streams.metrics import Metrics
+from streams.settings import load_settings
+
+
+class Down(Exception):
+    pass
+
+
+class No(Exception):
+    pass
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def _deliverer(time: FakeTime, **overrides: object) -> Deliverer:
+    settings = load_settings(breaker_failures=3, breaker_reset_seconds=10,
+                             command_max_attempts=4, **overrides)
+    return Deliverer("erp:test", settings, Metrics(), retryable=(Down,), rejected=(No,),
+                     sleep=time.sleep, clock=time.clock)
+
+
+def _script(*steps: Exception | str) -> Callable[[], Awaitable[str]]:
+    remaining = list(steps)
+
+    async def call() -> str:
+        step = remaining.pop(0)
+        if isinstance(step, Exception):
+            raise step
+        return step
+
+    return call
+
+
+async def test_unavailability_is_waited_out_however_long_it_lasts() -> None:
+    time = FakeTime()
+    deliverer = _deliverer(time)
+    delivery = await deliverer.deliver(_script(*[Down()] * 12, "sale-7"))
+    assert delivery.ok and delivery.result == "sale-7"
+    assert delivery.attempts == 13
+    # The breaker opened: there were waits of the full reset time between trials.
+    assert any(s >= 9.99 for s in time.slept)
+
+
+async def test_open_breaker_makes_no_calls_until_it_half_opens() -> None:
+    time = FakeTime()
+    deliverer = _deliverer(time)
+    calls: list[float] = []
+
+    async def down() -> str:
+        calls.append(time.now)
+        if len(calls) < 5:
+            raise Down()
+        return "ok"
+
+    await deliverer.deliver(down)
+    # After the third failure (breaker opens) the next call comes >= 10 s later.
+    assert calls[3] - calls[2] >= 10.0
+
+
+async def test_a_refusal_is_not_retried() -> None:
+    delivery = await _deliverer(FakeTime()).deliver(_script(No("unknown SKU")))
+    assert delivery.rejected == "unknown SKU" and delivery.attempts == 1 and not delivery.ok
+
+
+async def test_unexpected_errors_give_up_after_max_attempts() -> None:
+    delivery = await _deliverer(FakeTime()).deliver(_script(*[KeyError("x")] * 10))
+    assert delivery.failed is not None and "KeyError" in delivery.failed
+    assert delivery.attempts == 4
+
+
+@pytest.mark.parametrize("outcome", ["ok"])
+async def test_metrics_count_outcomes(outcome: str) -> None:
+    time = FakeTime()
+    deliverer = _deliverer(time)
+    await deliverer.deliver(_script(Down(), outcome))
+    sample = deliverer.metrics.registry.get_sample_value
+    assert sample("woosync_sink_requests_total", {"target": "erp:test", "outcome": "ok"}) == 1
+    assert sample("woosync_sink_requests_total",
+                  {"target": "erp:test", "outcome": "unavailable"}) == 1
