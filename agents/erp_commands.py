@@ -11,8 +11,7 @@ from functools import partial
 from typing import Any
 
 from streams import topics
-from streams.delivery import Deliverer
-from streams.envelope import derived, utcnow
+from streams.delivery import Deliverer, result_message
 from streams.erp.adapter import CommandRejected, ErpUnavailable
 from streams.runtime import Runtime
 
@@ -30,24 +29,13 @@ def register(runtime: Runtime) -> None:
         async for inbound in runtime.decoded(stream, "erp-command"):
             command = inbound.message
             delivery = await deliverer.deliver(partial(adapter.execute, command))
+            outcome = delivery.result
             await runtime.send(topics.DELIVERY_RESULTS, command.body["command_id"],
                                *result_message(command.body, command.short_name, target,
-                                               delivery.attempts, delivery.result,
-                                               delivery.rejected or delivery.failed))
+                                               delivery, outcome.result_ref if outcome else None,
+                                               duplicate=bool(outcome and outcome.duplicate)))
             if not delivery.ok:
                 await runtime.dead_letter(inbound.event, "erp-command",
-                                          delivery.rejected or delivery.failed or "",
+                                          delivery.error or "",
                                           attempts=delivery.attempts)
 
-
-def result_message(command: dict[str, Any], kind: str, target: str, attempts: int,
-                   outcome: Any, error: str | None) -> tuple[str, dict[str, Any]]:
-    """The CommandDelivered or CommandFailed that reports one delivery."""
-    base = {"envelope": derived(command["envelope"], kind=f"result:{attempts}",
-                                observed_at=utcnow()),
-            "command_id": command["command_id"], "command_type": kind, "target": target,
-            "attempts": attempts}
-    if error is not None:
-        return "woosync.CommandFailed", {**base, "error": error[:2000], "retryable": False}
-    return "woosync.CommandDelivered", {**base, "result_ref": outcome.result_ref,
-                                        "duplicate": outcome.duplicate}

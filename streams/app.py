@@ -17,14 +17,16 @@ from streams.metrics import Metrics
 from streams.runtime import Runtime
 from streams.settings import Settings
 from streams.topics import Topics
+from streams.woo.client import StoreClients
 
 Registrar = Callable[[Runtime], None]
 
 
 def default_agents() -> list[Registrar]:
-    from agents import erp_commands, erp_feed, trace
+    from agents import erp_commands, erp_feed, store_sink, trace, woo_normalize, woo_sweep
 
-    return [trace.register, erp_commands.register, erp_feed.register]
+    return [trace.register, erp_commands.register, erp_feed.register, woo_normalize.register,
+            woo_sweep.register, store_sink.register]
 
 
 def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) -> Runtime:
@@ -47,10 +49,12 @@ def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) ->
         autodiscover=False,
     )
     runtime = Runtime(app, settings, Topics(app, settings), Codec(), Metrics(),
-                      erp=make_adapter(settings))
+                      erp=make_adapter(settings), stores=StoreClients(dict(settings.stores)))
     from streams import web
+    from streams.woo import ingress
 
     web.register(runtime)
+    ingress.register(runtime)
     for register in default_agents() if agents is None else agents:
         register(runtime)
     return runtime

@@ -16,8 +16,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+from streams.envelope import derived, utcnow
 from streams.metrics import Metrics
 from streams.resilience import BreakerState, CircuitBreaker, backoff_delay
 from streams.settings import Settings
@@ -35,6 +36,10 @@ class Delivery(Generic[T]):
     @property
     def ok(self) -> bool:
         return self.rejected is None and self.failed is None
+
+    @property
+    def error(self) -> str | None:
+        return self.rejected or self.failed
 
 
 @dataclass
@@ -65,9 +70,11 @@ class Deliverer:
             except self.rejected as exc:
                 self._outcome("rejected", healthy=True)
                 return Delivery(attempts, rejected=str(exc))
-            except self.retryable:
+            except self.retryable as exc:
                 self._outcome("unavailable", healthy=False)
-                await self.sleep(self._backoff(attempts))
+                # Honour the target's Retry-After when it gives one.
+                hint = getattr(exc, "retry_after", None) or 0.0
+                await self.sleep(max(self._backoff(attempts), float(hint)))
                 continue
             except Exception as exc:  # unexpected: limited retries, then the dlq
                 self._outcome("error", healthy=True)
@@ -91,3 +98,18 @@ class Deliverer:
         self.metrics.sink_requests.labels(self.target, outcome).inc()
         self.metrics.circuit_open.labels(self.target).set(
             1 if self.breaker.state is BreakerState.OPEN else 0)
+
+
+def result_message(command: dict[str, Any], kind: str, target: str, delivery: Delivery[Any],
+                   result_ref: str | None, duplicate: bool = False
+                   ) -> tuple[str, dict[str, Any]]:
+    """The CommandDelivered or CommandFailed that reports one delivery."""
+    base = {"envelope": derived(command["envelope"], kind=f"result:{delivery.attempts}",
+                                observed_at=utcnow()),
+            "command_id": command["command_id"], "command_type": kind, "target": target,
+            "attempts": delivery.attempts}
+    error = delivery.error
+    if error is not None:
+        return "woosync.CommandFailed", {**base, "error": error[:2000], "retryable": False}
+    return "woosync.CommandDelivered", {**base, "result_ref": result_ref,
+                                        "duplicate": duplicate}

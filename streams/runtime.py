@@ -22,6 +22,7 @@ from streams.errors import DecodeError, EncodeError
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.topics import Topics, TopicSpec
+from streams.woo.client import StoreClients
 
 log = logging.getLogger("woosync")
 
@@ -44,14 +45,19 @@ class Runtime:
     codec: Codec
     metrics: Metrics
     erp: ErpAdapter | None = None
+    stores: StoreClients | None = None
 
     async def send(self, spec: TopicSpec, key: str, name: str, body: dict[str, Any],
-                   partition: int | None = None) -> None:
-        """Encode and publish one canonical message on a registered topic."""
+                   partition: int | None = None, wait: bool = False) -> None:
+        """Encode and publish one canonical message on a registered topic; with ``wait``,
+        return only once the broker has acknowledged it."""
         if name not in spec.values:
             raise EncodeError(f"{name} is not a value of topic {spec.name}")
         value = self.codec.encode(name, body)
-        await self.topics[spec].send(key=key.encode(), value=value, partition=partition)
+        pending = await self.topics[spec].send(key=key.encode(), value=value,
+                                               partition=partition)
+        if wait:
+            await pending
         self.metrics.events_out.labels(spec.name, name.rsplit(".", 1)[-1]).inc()
 
     async def dead_letter(self, event: faust.EventT[Any], stage: str, error: str,
@@ -83,22 +89,31 @@ class Runtime:
     async def decoded(self, stream: faust.StreamT[Any], stage: str
                       ) -> AsyncIterator[Inbound]:
         """Yield each readable input; dead-letter the rest."""
-        accepted = {name for spec in registry.ALL for name in spec.values}
-        by_topic = {spec.name: set(spec.values) for spec in registry.ALL}
         async for event in stream.events():
-            topic = event.message.topic
-            try:
-                if not isinstance(event.value, bytes):
-                    raise DecodeError(f"expected bytes, got {type(event.value).__name__}")
-                message = self.codec.decode(event.value)
-                if message.name not in by_topic.get(topic, accepted):
-                    raise DecodeError(f"{message.name} does not belong on {topic}")
-            except DecodeError as exc:
-                await self.dead_letter(event, f"{stage}:{topic}", str(exc))
-                continue
-            self.metrics.events_in.labels(topic, message.short_name).inc()
-            key = event.key.decode(errors="replace") if isinstance(event.key, bytes) else ""
-            yield Inbound(key, message, event)
+            inbound = await self.decode_event(event, stage)
+            if inbound is not None:
+                yield inbound
+
+    async def decode_event(self, event: faust.EventT[Any], stage: str) -> Inbound | None:
+        """The decoded input, or None after dead-lettering what cannot be read."""
+        topic = event.message.topic
+        try:
+            if not isinstance(event.value, bytes):
+                raise DecodeError(f"expected bytes, got {type(event.value).__name__}")
+            message = self.codec.decode(event.value)
+            allowed = _VALUES_BY_TOPIC.get(topic, _ALL_VALUES)
+            if message.name not in allowed:
+                raise DecodeError(f"{message.name} does not belong on {topic}")
+        except DecodeError as exc:
+            await self.dead_letter(event, f"{stage}:{topic}", str(exc))
+            return None
+        self.metrics.events_in.labels(topic, message.short_name).inc()
+        key = event.key.decode(errors="replace") if isinstance(event.key, bytes) else ""
+        return Inbound(key, message, event)
+
+
+_VALUES_BY_TOPIC = {spec.name: set(spec.values) for spec in registry.ALL}
+_ALL_VALUES = {name for spec in registry.ALL for name in spec.values}
 
 
 def _headers(headers: Any) -> list[tuple[str, bytes | None]]:

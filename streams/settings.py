@@ -85,6 +85,13 @@ class Settings(BaseSettings):
     breaker_failures: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=10.0, gt=0)
     admin_token: SecretStr = SecretStr("change-me")
+    # WooCommerce edge: the largest webhook body accepted, the polling sweep, the sink.
+    webhook_max_bytes: int = Field(default=1_000_000, ge=1024)
+    woo_sweep_interval: float = Field(default=60.0, gt=0)
+    # Timestamps have one-second resolution and webhooks come late: look back this far.
+    woo_sweep_overlap_seconds: float = Field(default=120.0, ge=0)
+    sink_coalesce_seconds: float = Field(default=0.5, gt=0)
+    sink_batch_max: int = Field(default=500, ge=1)
 
     @field_validator("stores")
     @classmethod
