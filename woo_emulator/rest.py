@@ -91,11 +91,7 @@ def refund_json(order: Order, refund: Refund, offset: int) -> dict[str, Any]:
         line = next(li for li in order.lines if li.id == item_id)
         item = _line_json(order, refund.id * 1000 + item_id, -quantity, line.price, line.sku,
                           line.name, line.product_id, line.variation_id)
-        # Refund line totals are negative, and the refunded order item is in the meta.
-        item["subtotal"], item["total"] = f"-{item['subtotal']}", f"-{item['total']}"
-        item["subtotal_tax"], item["total_tax"] = (f"-{item['subtotal_tax']}",
-                                                   f"-{item['total_tax']}")
-        item["price"] = -item["price"]
+        # Quantity and totals are negative; the refunded order item is in the meta.
         item["meta_data"] = [{"id": 1, "key": "_refunded_item_id", "value": str(item_id),
                               "display_key": "_refunded_item_id",
                               "display_value": str(item_id)}]
