@@ -11,6 +11,7 @@ is the caller's business (streams.delivery).
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import time
@@ -63,10 +64,13 @@ class WooClient:
             await self._session.close()
             self._session = None
 
-    def _signed(self, method: str, url: str, params: dict[str, str]) -> tuple[str, Any]:
+    def _signed(self, method: str, url: str, params: dict[str, str]
+                ) -> tuple[str, dict[str, str]]:
+        """The URL to call and the headers that authenticate it."""
         if self.https:
-            return url + ("?" + urlencode(params) if params else ""), aiohttp.BasicAuth(
-                self.key, self.secret)
+            token = base64.b64encode(f"{self.key}:{self.secret}".encode()).decode()
+            return (url + ("?" + urlencode(params) if params else ""),
+                    {"Authorization": f"Basic {token}"})
         oauth_params = {
             "oauth_consumer_key": self.key, "oauth_nonce": secrets.token_hex(16),
             "oauth_signature_method": "HMAC-SHA256", "oauth_timestamp": str(int(time.time())),
@@ -74,15 +78,16 @@ class WooClient:
         every = {**params, **oauth_params}
         every["oauth_signature"] = oauth.signature(method, url, list(every.items()),
                                                    self.secret)
-        return url + "?" + urlencode(every), None
+        return url + "?" + urlencode(every), {}
 
     async def request(self, method: str, path: str, params: dict[str, str] | None = None,
                       body: Any = None) -> tuple[Any, dict[str, str]]:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=self.timeout)
-        url, auth = self._signed(method, f"{self.base}{path}", params or {})
+        url, headers = self._signed(method, f"{self.base}{path}", params or {})
         try:
-            async with self._session.request(method, url, json=body, auth=auth) as response:
+            async with self._session.request(method, url, json=body,
+                                             headers=headers) as response:
                 text = await response.text()
                 status = response.status
                 headers = dict(response.headers)
