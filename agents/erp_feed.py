@@ -37,6 +37,14 @@ def register(runtime: Runtime) -> None:
 
     @runtime.app.timer(settings.erp_poll_interval, on_leader=True, name="poll_erp")
     async def poll_erp() -> None:
+        # An exception escaping a Faust timer stops the whole worker: never let one out.
+        try:
+            await _poll()
+        except Exception:
+            runtime.metrics.feed_polls.labels(feed, "error").inc()
+            log.exception("ERP change feed failed; trying again next interval")
+
+    async def _poll() -> None:
         now = time.monotonic()
         # Leadership may have been elsewhere meanwhile: read the cursors back.
         if state["cursors"] is None or now - state["last_tick"] > 3 * settings.erp_poll_interval:

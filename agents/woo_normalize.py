@@ -35,8 +35,8 @@ def register(runtime: Runtime) -> None:
     settings = runtime.settings
     stores = runtime.stores
     assert stores is not None
-    versions = runtime.app.Table("woo_versions", default=dict, partitions=settings.partitions,
-                                 key_serializer="raw", value_serializer="json")
+    # Keys and values in Faust's default table serialization (JSON).
+    versions = runtime.app.Table("woo_versions", default=dict, partitions=settings.partitions)
 
     @runtime.app.agent(runtime.topics[topics.WOO_RAW], name="normalize_woo_deliveries")
     async def normalize_woo_deliveries(stream: Any) -> None:

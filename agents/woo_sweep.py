@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streams import topics
@@ -34,6 +34,14 @@ def register(runtime: Runtime) -> None:
 
     @runtime.app.timer(settings.woo_sweep_interval, on_leader=True, name="sweep_stores")
     async def sweep_stores() -> None:
+        # An exception escaping a Faust timer stops the whole worker: never let one out.
+        try:
+            await _sweep_all()
+        except Exception:
+            runtime.metrics.feed_polls.labels(FEED, "error").inc()
+            log.exception("store sweep failed; trying again next interval")
+
+    async def _sweep_all() -> None:
         now = time.monotonic()
         if state["cursors"] is None or now - state["last_tick"] > 3 * settings.woo_sweep_interval:
             state["cursors"] = await load_cursors(settings, runtime.codec, f"{FEED}:")
@@ -65,7 +73,7 @@ async def _sweep(runtime: Runtime, client: WooClient, store: str, kind: str,
     params = {"dates_are_gmt": "true", "orderby": "id", "order": "asc"}
     if cursor:
         since = datetime.fromisoformat(cursor) - overlap
-        params["modified_after"] = since.strftime("%Y-%m-%dT%H:%M:%S")
+        params["modified_after"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     newest = cursor
     resource = "order" if kind == "orders" else "product"
     variable: list[int] = []
@@ -90,7 +98,9 @@ async def _sweep(runtime: Runtime, client: WooClient, store: str, kind: str,
 
 
 def _modified(item: dict[str, Any]) -> str:
-    return str(datetime.fromisoformat(str(item["date_modified_gmt"])).isoformat())
+    """The item's date_modified_gmt as an aware ISO timestamp (UTC)."""
+    moment = datetime.fromisoformat(str(item["date_modified_gmt"]).replace("Z", ""))
+    return moment.replace(tzinfo=UTC).isoformat()
 
 
 async def _publish(runtime: Runtime, store: str, resource: str, item: dict[str, Any]) -> None:

@@ -48,6 +48,7 @@ class Emulator:
                            hold_minutes=self.config.hold_stock_minutes * self.config.time_scale)
         self._nonces: dict[str, float] = {}
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
+        self.batch_sizes: list[int] = []
 
     # -- payloads ---------------------------------------------------------------------
 
@@ -307,6 +308,7 @@ class Emulator:
                      update: Callable[[dict[str, Any]], dict[str, Any]]) -> web.Response:
         body = await request.json()
         count = sum(len(body.get(k) or []) for k in ("create", "update", "delete"))
+        self.batch_sizes.append(count)
         if count > self.config.batch_limit:
             return error("woocommerce_rest_request_entity_too_large",
                          f"Unable to accept more than {self.config.batch_limit} items for"
