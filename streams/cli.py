@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     bench_erp.add_argument("--changes", type=int, default=15)
     bench_erp.add_argument("--interval", type=float, default=1.0, help="feed poll interval")
 
+    emulator = sub.add_parser("emulator", help="run the WooCommerce emulator (seeded store)")
+    emulator.add_argument("--port", type=int, default=8090)
+
     sub.add_parser("topics", help="create the registry's topics and check existing ones")
 
     schemas = sub.add_parser("schemas", help="schema history: check or snapshot")
@@ -63,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handler = {"broker": _broker, "fetch-kafka": _fetch_kafka, "worker": _worker,
                    "topics": _topics, "schemas": _schemas, "demo": _demo, "erp": _erp,
-                   "bench-erp": _bench_erp}[args.command]
+                   "bench-erp": _bench_erp, "emulator": _emulator}[args.command]
         return handler(args)
     except WoosyncError as exc:
         print(f"woosync {args.command}: {exc}", file=sys.stderr)
@@ -109,6 +112,16 @@ def _erp(args: argparse.Namespace) -> int:
         _wait_for_signal()
     finally:
         server.stop()
+    return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from woo_emulator.runner import EmulatorThread
+
+    with EmulatorThread(port=args.port) as emulator:
+        print(f"WooCommerce emulator: {emulator.api}  (keys ck_demo / cs_demo, OAuth 1.0a)",
+              flush=True)
+        _wait_for_signal()
     return 0
 
 
