@@ -23,10 +23,21 @@ Registrar = Callable[[Runtime], None]
 
 
 def default_agents() -> list[Registrar]:
-    from agents import erp_commands, erp_feed, store_sink, trace, woo_normalize, woo_sweep
+    from agents import (
+        availability,
+        erp_commands,
+        erp_feed,
+        holds,
+        store_sink,
+        trace,
+        woo_normalize,
+        woo_sweep,
+    )
+    from streams import inventory_web
 
     return [trace.register, erp_commands.register, erp_feed.register, woo_normalize.register,
-            woo_sweep.register, store_sink.register]
+            woo_sweep.register, store_sink.register, holds.register, availability.register,
+            inventory_web.register]
 
 
 def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) -> Runtime:

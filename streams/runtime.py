@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
@@ -46,6 +46,8 @@ class Runtime:
     metrics: Metrics
     erp: ErpAdapter | None = None
     stores: StoreClients | None = None
+    # Tables the web pages read, by name (set by the agents that own them).
+    tables: dict[str, Any] = field(default_factory=dict)
 
     async def send(self, spec: TopicSpec, key: str, name: str, body: dict[str, Any],
                    partition: int | None = None, wait: bool = False) -> None:

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     long_retention_ms: int = 30 * 24 * 3600 * 1000
     stores: dict[str, StoreSettings] = Field(default_factory=lambda: {"demo": StoreSettings()})
     default_safety_stock: Decimal = Decimal(0)
+    # Per ERP product code, where it differs from the default.
+    safety_stock: dict[str, Decimal] = Field(default_factory=dict)
+    # The ERP feed is stale after this long without a heartbeat; then availability is
+    # published less this buffer, and marked stale.
+    erp_stale_seconds: float = Field(default=60.0, gt=0)
+    stale_buffer: Decimal = Decimal(5)
     erp_url: str = "http://127.0.0.1:8000"
     erp_database: str = "woosync"
     erp_user: str = "woosync"

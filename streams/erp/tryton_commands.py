@@ -60,11 +60,23 @@ class TrytonCommands:
         return Outcome(str(sale_id))
 
     async def _confirm(self, sale: dict[str, Any]) -> None:
-        if sale["state"] == "draft":
-            await self.client.model("sale.sale", "quote", [sale["id"]])
-            sale["state"] = "quotation"
-        if sale["state"] == "quotation":
-            await self.client.model("sale.sale", "confirm", [sale["id"]], skip_warnings=True)
+        """Drive the sale to confirmed. Another delivery of the same command may be
+        driving it at the same moment: a workflow refusal is then re-read, not raised."""
+        for _attempt in range(4):
+            try:
+                if sale["state"] == "draft":
+                    await self.client.model("sale.sale", "quote", [sale["id"]])
+                    sale = {**sale, "state": "quotation"}
+                if sale["state"] == "quotation":
+                    await self.client.model("sale.sale", "confirm", [sale["id"]],
+                                            skip_warnings=True)
+                return
+            except TrytonUserError:
+                read = await self.client.model("sale.sale", "read", [sale["id"]], ["state"])
+                if read[0]["state"] == sale["state"]:
+                    raise  # nobody else moved it on: the refusal is real
+                sale = {**sale, "state": read[0]["state"]}
+        raise CommandRejected(f"sale {sale['id']} could not be confirmed")
 
     async def cancel_sales_order(self, cmd: dict[str, Any]) -> Outcome:
         sale = await self._sale_by_reference(cmd["order_id"])

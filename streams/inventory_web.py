@@ -1,0 +1,125 @@
+"""The inventory's web pages.
+
+``GET /reservations/{sku}``: the SKU's holds with their orders, the ERP's levels per
+warehouse and the time of that read, ATP and the last value published to each store
+(and when), and whether the ERP feed is stale. Table-routed: any worker answers, by
+proxying to the worker that owns the SKU's partition. 400 for a malformed SKU, 404 for
+one never seen.
+
+``GET /availability?page=&per_page=``: every SKU's availability, read from the compacted
+``inventory.availability`` topic (the last record of each SKU), so any worker answers for
+all SKUs without asking the others; cached for a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka.consumer import KafkaConsumer
+from kafka.partitioner.default import murmur2
+from kafka.structs import TopicPartition
+
+from agents.availability import channels, feed_key, policy
+from streams import topics
+from streams.codec import Codec
+from streams.runtime import Runtime
+from tables.inventory import SkuState, atp, counts, is_stale
+
+SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives a key."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def reservation(runtime: Runtime, state: SkuState, feed: dict[str, Any] | None
+                ) -> dict[str, Any]:
+    settings = runtime.settings
+    rules = policy(settings, state.sku)
+    polled = datetime.fromisoformat(feed["polled_at"]) if feed else None
+    return {
+        "sku": state.sku,
+        "erp": {"read_at": state.read_at,
+                "warehouses": {w: {"on_hand": str(a), "forecast": str(b)}
+                               for w, (a, b) in sorted(state.levels.items())}},
+        "holds": [{"order_id": key.split("|")[0], "line_id": key.split("|")[1],
+                   "store": h.store, "quantity": str(h.quantity), "order_version": h.version,
+                   "converted_at": h.converted_at, "counts": counts(h, state.read_at)}
+                  for key, h in sorted(state.holds.items()) if h.quantity],
+        "stores": {c.store: {"atp": str(atp(state, c, rules)),
+                             "published": (lambda p: {"quantity": p.quantity,
+                                                      "stock_status": p.status,
+                                                      "stale": p.stale, "at": p.at}
+                                           if p else None)(state.published.get(c.store))}
+                   for c in channels(settings, state.sku)},
+        "feed": {"polled_at": feed["polled_at"] if feed else None,
+                 "stale": is_stale(polled, datetime.now(UTC), rules)},
+    }
+
+
+def register(runtime: Runtime) -> None:
+    table = runtime.tables.get("inventory")
+    if table is None:
+        return
+    app = runtime.app
+    settings = runtime.settings
+    cache: dict[str, Any] = {"at": 0.0, "rows": []}
+
+    @app.page("/reservations/{sku}")
+    @app.table_route(table=table, match_info="sku")
+    async def reservations(web: Any, request: Any, sku: str) -> Any:
+        if not SKU.match(sku):
+            return web.json({"error": f"malformed SKU {sku!r}"}, status=400)
+        data = table.get(sku.encode())
+        if not data:
+            return web.json({"error": f"unknown SKU {sku!r}"}, status=404)
+        state = SkuState.from_json(sku, data)
+        feed = table.get(feed_key(partition_of(sku.encode(), settings.partitions)))
+        return web.json(reservation(runtime, state, feed))
+
+    @app.page("/availability")
+    async def availability(web: Any, request: Any) -> Any:
+        try:
+            page = max(1, int(request.query.get("page", "1")))
+            per_page = min(500, max(1, int(request.query.get("per_page", "100"))))
+        except ValueError:
+            return web.json({"error": "page and per_page must be integers"}, status=400)
+        if time.monotonic() - cache["at"] > 1.0:
+            cache["rows"] = await asyncio.to_thread(_read_availability, runtime)
+            cache["at"] = time.monotonic()
+        rows = cache["rows"]
+        chunk = rows[(page - 1) * per_page: page * per_page]
+        return web.json({"page": page, "per_page": per_page, "total": len(rows),
+                         "items": chunk})
+
+
+def _read_availability(runtime: Runtime) -> list[dict[str, Any]]:
+    """The last AvailabilityChanged of every SKU, from the compacted topic."""
+    codec = Codec()
+    name = topics.INVENTORY_AVAILABILITY.name
+    consumer = KafkaConsumer(bootstrap_servers=runtime.settings.bootstrap_servers,
+                             group_id=None, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
+        consumer.assign(parts)
+        consumer.seek_to_beginning(*parts)
+        ends = consumer.end_offsets(parts)
+        latest: dict[str, dict[str, Any]] = {}
+        while [tp for tp in parts if consumer.position(tp) < ends[tp]]:
+            for records in consumer.poll(timeout_ms=1000).values():
+                for record in records:
+                    body = codec.decode(record.value).body
+                    latest[body["sku"]] = {
+                        "sku": body["sku"], "atp": str(body["atp"]),
+                        "at": body["envelope"]["observed_at"].isoformat(),
+                        "stores": {s["store"]: {"quantity": s["quantity"],
+                                                "stock_status": s["stock_status"],
+                                                "stale": s["stale"]} for s in body["stores"]}}
+        return [latest[sku] for sku in sorted(latest)]
+    finally:
+        consumer.close()
