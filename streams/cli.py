@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from streams.errors import WoosyncError
@@ -44,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
                      help="kept between runs")
     erp.add_argument("--fresh", action="store_true", help="start again from the template")
 
+    bench = sub.add_parser("bench", help="measure the stream path (broker, Faust, woosync)")
+    bench.add_argument("--events", type=int, default=30_000)
+    bench.add_argument("--rate", type=float, default=2000.0, help="events/s for latency")
+    bench.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+
     bench_erp = sub.add_parser("bench-erp", help="measure ERP command latency and feed delay")
     bench_erp.add_argument("--commands", type=int, default=40)
     bench_erp.add_argument("--changes", type=int, default=15)
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     schemas = sub.add_parser("schemas", help="schema history: check or snapshot")
     schemas.add_argument("action", choices=["check", "snapshot"])
 
-    demo = sub.add_parser("demo", help="broker + worker + a sample feed; Ctrl-C stops all")
+    demo = sub.add_parser("demo", help="Kafka, Tryton, the store emulator, a worker and a"
+                          " flash sale; Ctrl-C stops all")
     demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
 
     args = parser.parse_args(argv)
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         handler = {"broker": _broker, "fetch-kafka": _fetch_kafka, "worker": _worker,
                    "topics": _topics, "schemas": _schemas, "demo": _demo, "erp": _erp,
-                   "bench-erp": _bench_erp, "emulator": _emulator}[args.command]
+                   "bench-erp": _bench_erp, "emulator": _emulator,
+                   "bench": _bench}[args.command]
         return handler(args)
     except WoosyncError as exc:
         print(f"woosync {args.command}: {exc}", file=sys.stderr)
@@ -125,6 +127,13 @@ def _emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from benchmarks.stream_bench import run
+
+    run(count=args.events, rate=args.rate, seconds=args.seconds)
+    return 0
+
+
 def _bench_erp(args: argparse.Namespace) -> int:
     from streams.bench_erp import run
 
@@ -173,55 +182,10 @@ def _schemas(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """For now: broker, one worker, and a feed of sample canonical events it logs."""
-    from streams import samples
-    from streams import topics as t
-    from streams.admin import ensure_topics
-    from streams.kafka_broker import LocalKafka, free_port, port_in_use
-    from streams.producer import CanonicalProducer
+    """Kafka, Tryton, the WooCommerce emulator, a worker and a flash sale."""
+    from streams.demo import run_demo
 
-    workdir = Path(tempfile.mkdtemp(prefix="woosync-demo-"))
-    kafka = LocalKafka(workdir / "broker", port=9092 if not port_in_use(9092) else free_port())
-    worker: subprocess.Popen[bytes] | None = None
-    try:
-        print("starting Kafka (the first run fetches its jars from Maven Central)...", flush=True)
-        kafka.start()
-        web_port = 6066 if not port_in_use(6066) else free_port()
-        env = {**os.environ, "WOOSYNC_BROKER": f"kafka://{kafka.bootstrap}",
-               "WOOSYNC_WEB_PORT": str(web_port), "WOOSYNC_DATA_DIR": str(workdir / "worker")}
-        settings = load_settings(broker=f"kafka://{kafka.bootstrap}", web_port=web_port)
-        ensure_topics(settings)
-        worker = subprocess.Popen([sys.executable, "-m", "streams.cli", "worker"], env=env)
-        print(f"\nbroker   {kafka.bootstrap}\nhealth   http://127.0.0.1:{web_port}/health"
-              f"\nmetrics  http://127.0.0.1:{web_port}/metrics\nCtrl-C stops everything.\n",
-              flush=True)
-        deadline = time.monotonic() + args.seconds if args.seconds else None
-        with CanonicalProducer(settings) as producer:
-            number = 1000
-            while deadline is None or time.monotonic() < deadline:
-                now = datetime.now(UTC)
-                number += 1
-                order = samples.order_observed("demo", number, now)
-                producer.send(t.COMMERCE_ORDERS, order["order_id"], "woosync.OrderObserved", order)
-                stock = samples.stock_level_observed("TSHIRT-M", now, Decimal(500 - number % 500))
-                producer.send(t.ERP_STOCK, stock["sku"], "woosync.StockLevelObserved", stock)
-                producer.flush()
-                if worker.poll() is not None:
-                    print("the worker exited", file=sys.stderr)
-                    return 1
-                time.sleep(1.0)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if worker is not None and worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-        kafka.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-    return 0
+    return run_demo(seconds=args.seconds)
 
 
 def _wait_for_signal() -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): they print numbers and save them to bench-results/."""

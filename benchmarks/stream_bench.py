@@ -1,0 +1,261 @@
+"""``woosync bench``: the stream path measured through a real broker, side by side in
+one run (the machine is shared and noisy: compare the ratios of one run).
+
+1. raw consumer: kafka-python reading the whole workload topic (the ceiling);
+2. trivial Faust agent: one table increment per event (the framework floor);
+3. woosync: the real worker's compute_availability on ``inventory.holds`` +
+   ``erp.stock`` (hold rules, ATP, availability, SetAvailability commands);
+4. latency at a paced rate: event produced -> SetAvailability emitted, p50/p95/p99.
+
+Results are printed and written to bench-results/stream.json. No Tryton: the ERP's
+stock levels and heartbeats are produced like the feed would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import tempfile
+import time
+import urllib.request
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.consumer import KafkaConsumer
+
+from streams import topics as t
+from streams.admin import ensure_topics
+from streams.codec import Codec
+from streams.envelope import deterministic_id, envelope
+from streams.kafka_broker import LocalKafka, free_port
+from streams.producer import CanonicalProducer
+from streams.settings import Settings, load_settings
+from streams.supervise import WORKER_READY, ManagedProcess, worker_process
+
+SKUS = [f"HOT-{n:02d}" for n in range(1, 25)] + ["MUG", "CAP", "TSHIRT-S", "TSHIRT-M",
+                                                   "TSHIRT-L"]
+
+
+def _env(ts: datetime, key: str, n: int) -> dict[str, Any]:
+    return envelope(event_id=deterministic_id("bench", key, n), occurred_at=ts, observed_at=ts,
+                    source="bench", source_version=str(n), trace_id=key)
+
+
+def _stock(sku: str, n: int, ts: datetime) -> dict[str, Any]:
+    return {"envelope": _env(ts, sku, n), "sku": sku, "read_at": ts,
+            "warehouses": [{"warehouse": "WH", "on_hand": Decimal(500),
+                            "forecast": Decimal(500 - n % 50)},
+                           {"warehouse": "WH2", "on_hand": Decimal(20),
+                            "forecast": Decimal(20)}]}
+
+
+def _hold(sku: str, n: int, ts: datetime, rng: random.Random) -> dict[str, Any]:
+    return {"envelope": _env(ts, sku, n), "sku": sku, "order_id": f"woo:bench:{n}",
+            "line_id": "1", "store": "bench", "quantity": Decimal(rng.randint(1, 3)),
+            "order_version": ts}
+
+
+def produce_workload(settings: Settings, count: int, rate: float | None = None) -> float:
+    """Holds for a flash sale over the SKUs, a stock read every 50 events and a heartbeat
+    on every partition every 1000; at ``rate`` events/s if given. Returns seconds."""
+    rng = random.Random(3)
+    start = time.monotonic()
+    with CanonicalProducer(settings) as producer:
+        for n in range(count):
+            now = datetime.now(UTC)
+            sku = rng.choice(SKUS[:8]) if rng.random() < 0.7 else rng.choice(SKUS)
+            if n % 1000 == 0:
+                for p in range(settings.partitions):
+                    producer.send(t.ERP_STOCK, "erp:bench:heartbeat", "woosync.ErpFeedPolled", {
+                        "envelope": _env(now, "hb", n * 100 + p), "feed": "erp:bench",
+                        "polled_at": now, "partition": p}, partition=p)
+            if n % 50 == 0:
+                producer.send(t.ERP_STOCK, sku, "woosync.StockLevelObserved", _stock(sku, n, now))
+            else:
+                producer.send(t.INVENTORY_HOLDS, sku, "woosync.HoldSet", _hold(sku, n, now, rng))
+            if rate:
+                ahead = start + (n + 1) / rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+    return time.monotonic() - start
+
+
+def raw_consumer_rate(settings: Settings, topic: str, count: int) -> float:
+    consumer = KafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers,
+                             group_id=None, auto_offset_reset="earliest",
+                             fetch_max_bytes=64 * 1024 * 1024)
+    seen = 0
+    start = None
+    while seen < count:
+        for records in consumer.poll(timeout_ms=1000, max_records=10000).values():
+            start = start or time.monotonic()
+            seen += len(records)
+    assert start is not None
+    elapsed = time.monotonic() - start
+    consumer.close()
+    return seen / elapsed
+
+
+def _metric(port: int, name: str, labels: str) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(f"{name}{{") and labels in line:
+                return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def _rss_mb(process: ManagedProcess) -> float:
+    assert process.process is not None
+    for line in Path(f"/proc/{process.process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def trivial_rate(settings: Settings, workdir: Path, topic: str, count: int) -> dict[str, float]:
+    out = workdir / "trivial.json"
+    env = {"WOOSYNC_BROKER": settings.broker, "WOOSYNC_WEB_PORT": str(free_port()),
+           "WOOSYNC_DATA_DIR": str(workdir / "trivial"), "WOOSYNC_PARTITIONS":
+           str(settings.partitions), "BENCH_TOPIC": topic, "BENCH_EXPECTED": str(count),
+           "BENCH_OUT": str(out), "WOOSYNC_APP_ID": f"bench{uuid.uuid4().hex[:6]}"}
+    worker = worker_process(workdir / "trivial.log", env, module="benchmarks.trivial_app")
+    worker.start("[^Worker]: Ready", timeout=120)
+    try:
+        deadline = time.monotonic() + 600
+        while not out.exists() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        result = json.loads(out.read_text())
+        return {"events_per_s": count / (result["last"] - result["first"]),
+                "rss_mb": _rss_mb(worker)}
+    finally:
+        worker.stop()
+
+
+def woosync_rate(settings: Settings, workdir: Path, count: int) -> dict[str, float]:
+    port = free_port()
+    env = {"WOOSYNC_BROKER": settings.broker, "WOOSYNC_WEB_PORT": str(port),
+           "WOOSYNC_DATA_DIR": str(workdir / "woosync"), "WOOSYNC_PARTITIONS":
+           str(settings.partitions), "WOOSYNC_APP_ID": f"bench{uuid.uuid4().hex[:6]}",
+           "WOOSYNC_ERP_POLL_INTERVAL": "3600", "WOOSYNC_WOO_SWEEP_INTERVAL": "3600",
+           "WOOSYNC_ERP_STALE_SECONDS": "3600",
+           "WOOSYNC_STORES": json.dumps({"bench": {"rest_url": "http://127.0.0.1:9/x"}})}
+    worker = worker_process(workdir / "woosync.log", env).start(WORKER_READY, timeout=120)
+    try:
+        start = None
+        deadline = time.monotonic() + 900
+        done = 0.0
+        while time.monotonic() < deadline:
+            done = sum(_metric(port, "woosync_events_in_total", f'topic="{name}"')
+                       for name in (t.INVENTORY_HOLDS.name, t.ERP_STOCK.name))
+            if done and start is None:
+                start = time.monotonic()
+            if done >= count:
+                break
+            time.sleep(0.2)
+        assert start is not None
+        return {"events_per_s": done / (time.monotonic() - start), "rss_mb": _rss_mb(worker),
+                "events": done}
+    finally:
+        worker.stop()
+
+
+def latency(settings: Settings, workdir: Path, rate: float, seconds: float) -> dict[str, Any]:
+    """Produce at ``rate`` while a worker runs; read the SetAvailability commands back."""
+    port = free_port()
+    env = {"WOOSYNC_BROKER": settings.broker, "WOOSYNC_WEB_PORT": str(port),
+           "WOOSYNC_DATA_DIR": str(workdir / "latency"), "WOOSYNC_PARTITIONS":
+           str(settings.partitions), "WOOSYNC_APP_ID": f"lat{uuid.uuid4().hex[:6]}",
+           "WOOSYNC_ERP_POLL_INTERVAL": "3600", "WOOSYNC_WOO_SWEEP_INTERVAL": "3600",
+           "WOOSYNC_ERP_STALE_SECONDS": "3600",
+           "WOOSYNC_STORES": json.dumps({"bench": {"rest_url": "http://127.0.0.1:9/x"}})}
+    consumer = KafkaConsumer(t.STORE_COMMANDS.name, bootstrap_servers=settings.bootstrap_servers,
+                             group_id=None, auto_offset_reset="latest")
+    consumer.poll(timeout_ms=1000)
+    worker = worker_process(workdir / "latency.log", env).start(WORKER_READY, timeout=120)
+    try:
+        produce_workload(settings, int(rate * seconds), rate=rate)
+        codec = Codec()
+        samples: list[float] = []
+        quiet_until = time.monotonic() + 10
+        while time.monotonic() < quiet_until:
+            batch = consumer.poll(timeout_ms=1000)
+            for records in batch.values():
+                quiet_until = time.monotonic() + 5
+                for record in records:
+                    env_ = codec.decode(record.value).body["envelope"]
+                    samples.append((env_["observed_at"] - env_["occurred_at"])
+                                   / timedelta(milliseconds=1))
+        ordered = sorted(samples)
+
+        def pct(p: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(len(ordered) * p))], 1)
+
+        return {"rate": rate, "seconds": seconds, "commands": len(ordered),
+                "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+                "mean_ms": round(statistics.mean(ordered), 1) if ordered else None}
+    finally:
+        consumer.close()
+        worker.stop()
+
+
+def run(count: int = 30_000, rate: float = 2000.0, seconds: float = 10.0,
+        out: Path = Path("bench-results/stream.json")) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="woosync-bench-"))
+    with LocalKafka(workdir / "kafka") as kafka:
+        settings = load_settings(broker=f"kafka://{kafka.bootstrap}", partitions=8)
+        ensure_topics(settings)
+        produced = produce_workload(settings, count)
+        # The same records, copied to a topic of their own for the floor and the ceiling.
+        admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+        admin.create_topics([NewTopic("bench.trivial", settings.partitions, 1)])
+        admin.close()
+        _copy(settings, [t.INVENTORY_HOLDS.name, t.ERP_STOCK.name], "bench.trivial")
+        total = _count(settings, "bench.trivial")
+        trivial = trivial_rate(settings, workdir, "bench.trivial", total)
+        woosync = woosync_rate(settings, workdir, total)
+        result: dict[str, Any] = {
+            "run_id": uuid.uuid4().hex[:8], "at": datetime.now(UTC).isoformat(),
+            "machine": {"cpus": os.cpu_count()}, "events": total,
+            "produce_s": round(produced, 2),
+            "raw_consumer": {"events_per_s": round(raw_consumer_rate(settings,
+                                                                     "bench.trivial", total))},
+            "trivial_faust": trivial, "woosync": woosync,
+            "ratio_woosync_to_trivial": round(woosync["events_per_s"]
+                                              / trivial["events_per_s"], 2),
+        }
+        result["latency"] = latency(settings, workdir, rate, seconds)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return result
+
+
+def _copy(settings: Settings, sources: list[str], target: str) -> None:
+    from kafka.producer import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap_servers, linger_ms=20)
+    for source in sources:
+        consumer = KafkaConsumer(source, bootstrap_servers=settings.bootstrap_servers,
+                                 group_id=None, auto_offset_reset="earliest",
+                                 consumer_timeout_ms=3000)
+        for record in consumer:
+            producer.send(target, key=record.key, value=record.value)
+        consumer.close()
+    producer.flush()
+    producer.close()
+
+
+def _count(settings: Settings, topic: str) -> int:
+    from kafka.structs import TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
+    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+    total = sum(consumer.end_offsets(parts).values())
+    consumer.close()
+    return int(total)

@@ -1,0 +1,49 @@
+"""The framework floor for ``woosync bench``: a Faust worker with one trivial agent that
+counts events per key in a table (RocksDB store, as woosync's tables), and records in a
+file when it has seen the expected number. Run as ``python -m benchmarks.trivial_app``
+with BENCH_TOPIC, BENCH_EXPECTED and BENCH_OUT in the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import faust
+
+from streams.settings import load_settings
+
+
+def build() -> faust.App:
+    settings = load_settings()
+    app = faust.App(f"{settings.app_id}-trivial", broker=settings.broker,
+                    store=settings.table_store, datadir=str(settings.data_dir),
+                    web_port=settings.web_port, web_host="127.0.0.1",
+                    topic_partitions=settings.partitions, table_standby_replicas=0,
+                    key_serializer="raw", value_serializer="raw",
+                    consumer_auto_offset_reset="earliest", autodiscover=False)
+    topic = app.topic(os.environ["BENCH_TOPIC"], key_serializer="raw", value_serializer="raw")
+    counts = app.Table("bench_counts", default=int, partitions=settings.partitions)
+    expected = int(os.environ["BENCH_EXPECTED"])
+    state: dict[str, Any] = {"seen": 0, "first": None}
+
+    @app.agent(topic)
+    async def count(stream: Any) -> None:
+        async for event in stream.events():
+            if state["first"] is None:
+                state["first"] = time.time()
+            counts[event.key] += 1
+            state["seen"] += 1
+            if state["seen"] == expected:
+                result = {"first": state["first"], "last": time.time(), "seen": state["seen"]}
+                await asyncio.to_thread(Path(os.environ["BENCH_OUT"]).write_text,
+                                        json.dumps(result))
+
+    return app
+
+
+if __name__ == "__main__":
+    faust.Worker(build(), loglevel="warning").execute_from_commandline()

@@ -1,0 +1,135 @@
+"""``woosync demo``: the inventory workflow running on a laptop.
+
+Starts a Kafka broker, a seeded Tryton, the WooCommerce emulator (store ``demo``, the
+same SKUs), one worker with every agent, and webhooks from the store to the worker;
+then runs flash-sale waves (shoppers checking out on the store, most on 8 hot SKUs, and
+stock counts in the ERP) and prints, every few seconds, what sold and how the store's
+stock compares with what woosync computed. Ctrl-C (or ``--seconds``) stops everything
+it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from pydantic import SecretStr
+
+from streams.admin import ensure_topics
+from streams.erp import seed_data
+from streams.erp.tryton_rpc import TrytonClient
+from streams.erp.tryton_server import ADMIN_PASSWORD, TrytonServer
+from streams.flash_sale import SaleStats, shoppers, stock_counts
+from streams.kafka_broker import LocalKafka, free_port, port_in_use
+from streams.settings import load_settings
+from streams.supervise import WORKER_READY, worker_process
+from woo_emulator.config import EmulatorConfig
+from woo_emulator.runner import EmulatorThread
+from woo_emulator.webhooks import Webhook
+
+SECRET = "demo-webhook-secret"
+
+
+def _port(preferred: int) -> int:
+    return preferred if not port_in_use(preferred) else free_port()
+
+
+def run_demo(seconds: float = 0) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="woosync-demo-"))
+    kafka = LocalKafka(workdir / "kafka", port=_port(9092))
+    erp = TrytonServer(workdir / "erp", port=_port(8000))
+    store = EmulatorThread(EmulatorConfig(), port=_port(8090))
+    worker = None
+    try:
+        print("starting Kafka, Tryton (the first run builds its database: about a minute)"
+              " and the store...", flush=True)
+        kafka.start()
+        erp.start()
+        store.start()
+        web_port = _port(6066)
+        stores = {"demo": {"rest_url": store.api, "consumer_key": "ck_demo",
+                           "consumer_secret": "cs_demo", "webhook_secret": SECRET,
+                           "warehouses": ["WH", "WH2"], "ship_from": "WH"}}
+        env = {"WOOSYNC_BROKER": f"kafka://{kafka.bootstrap}", "WOOSYNC_ERP_URL": erp.url,
+               "WOOSYNC_WEB_PORT": str(web_port), "WOOSYNC_DATA_DIR": str(workdir / "worker"),
+               "WOOSYNC_STORES": json.dumps(stores), "WOOSYNC_ERP_POLL_INTERVAL": "1",
+               "WOOSYNC_WOO_SWEEP_INTERVAL": "15", "WOOSYNC_DEFAULT_SAFETY_STOCK": "1"}
+        settings = load_settings(broker=env["WOOSYNC_BROKER"])
+        ensure_topics(settings)
+        worker = worker_process(workdir / "worker.log", env).start(WORKER_READY)
+        ingress = f"http://127.0.0.1:{web_port}/webhooks/woocommerce/demo"
+        for n, topic in enumerate(("order.created", "order.updated", "product.updated")):
+            store.emulator.webhooks.hooks[n + 1] = Webhook(n + 1, topic, topic, ingress, SECRET)
+        print(f"""
+woosync demo is running (logs in {workdir})
+  Kafka            {kafka.bootstrap}
+  Tryton (ERP)     {erp.url}   database {seed_data.DATABASE}, admin / {ADMIN_PASSWORD}
+  WooCommerce      {store.api}   (emulator; keys ck_demo / cs_demo)
+  worker           http://127.0.0.1:{web_port}
+    reservations   http://127.0.0.1:{web_port}/reservations/HOT-01
+    availability   http://127.0.0.1:{web_port}/availability
+    metrics        http://127.0.0.1:{web_port}/metrics
+Flash sale waves: shoppers on 8 hot SKUs (HOT-01..08) and stock counts in the ERP.
+Ctrl-C stops everything.
+""", flush=True)
+        asyncio.run(_sales(store, erp, web_port, seconds, worker))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if worker is not None:
+            worker.stop()
+        store.stop()
+        erp.stop()
+        kafka.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+async def _sales(store: EmulatorThread, erp: TrytonServer, web_port: int, seconds: float,
+                 worker: object) -> None:
+    admin = TrytonClient(erp.url, seed_data.DATABASE, "admin", SecretStr(ADMIN_PASSWORD))
+    products = {sku: p.id for p in store.emulator.store.products.values()
+                if (sku := p.sku) and p.type != "variable"}
+    rng = random.Random(1)
+    stats = SaleStats()
+    started = time.monotonic()
+    try:
+        while not seconds or time.monotonic() - started < seconds:
+            wave = 20.0 if not seconds else min(20.0, seconds - (time.monotonic() - started))
+            if wave <= 0:
+                break
+            await asyncio.gather(
+                shoppers(store.url, products, wave, 40, stats, rng),
+                stock_counts(admin, sorted(products), wave, 2.0, stats, rng),
+                _report(store, web_port, wave, stats))
+    finally:
+        await admin.close()
+
+
+async def _report(store: EmulatorThread, web_port: int, seconds: float,
+                  stats: SaleStats) -> None:
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        await asyncio.sleep(min(5.0, max(0.1, end - loop.time())))
+        hot = store.emulator.store.by_sku("HOT-01")
+        shown = hot.stock_quantity if hot else None
+        try:
+            async with aiohttp.ClientSession() as session, session.get(
+                    f"http://127.0.0.1:{web_port}/reservations/HOT-01") as response:
+                body = await response.json()
+            published = body["stores"]["demo"]["published"]
+            holds = str(len(body["holds"]))
+        except (aiohttp.ClientError, ValueError, KeyError, TypeError):
+            published, holds = None, "?"
+        print(f"orders placed {stats.placed}, refused (out of stock) {stats.refused}, "
+              f"ERP stock counts {stats.counts} | HOT-01: store shows {shown}, woosync "
+              f"published {published and published['quantity']}, {holds} open holds",
+              file=sys.stdout, flush=True)

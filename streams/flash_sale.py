@@ -1,0 +1,75 @@
+"""The flash-sale traffic generator of the demo: shoppers checking out on the store
+(the emulator's checkout, against its own stock, so a stale figure oversells as on a
+real store), most of them on a few hot SKUs, and stock counts in the ERP meanwhile.
+Bounded in count and time; only talks to 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from streams.erp.tryton_rpc import TrytonClient
+
+
+@dataclass
+class SaleStats:
+    placed: int = 0
+    refused: int = 0
+    counts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+async def shoppers(emulator_url: str, products: dict[str, int], seconds: float,
+                   rate: float, stats: SaleStats, rng: random.Random) -> None:
+    """About ``rate`` checkouts a second for ``seconds``; 70 % on the first 8 SKUs."""
+    skus = sorted(products)
+    hot = skus[:8]
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    async with aiohttp.ClientSession() as session:
+        n = 0
+        while loop.time() < end:
+            n += 1
+            sku = rng.choice(hot) if rng.random() < 0.7 else rng.choice(skus)
+            body: dict[str, Any] = {"items": [{"product_id": products[sku],
+                                               "quantity": rng.randint(1, 2)}],
+                                    "billing": {"email": f"shopper{n % 500}@example.com",
+                                                "first_name": f"Shopper{n % 500}"}}
+            try:
+                async with session.post(f"{emulator_url}/__emulator/checkout",
+                                        json=body) as response:
+                    if response.status == 201:
+                        stats.placed += 1
+                    else:
+                        stats.refused += 1
+            except aiohttp.ClientError as exc:
+                stats.errors.append(str(exc))
+            await asyncio.sleep(rng.expovariate(rate))
+
+
+async def stock_counts(erp: TrytonClient, skus: list[str], seconds: float, every: float,
+                       stats: SaleStats, rng: random.Random) -> None:
+    """A stock count in a random warehouse every ``every`` seconds (ERP inventories)."""
+    storage = {}
+    for code in ("WH", "WH2"):
+        wid = (await erp.model("stock.location", "search", [("code", "=", code)], 0, 1,
+                               None))[0]
+        storage[code] = (await erp.model("stock.location", "read", [wid],
+                                         ["storage_location"]))[0]["storage_location"]
+    products = {p["code"]: p["id"] for p in await erp.model(
+        "product.product", "search_read", [("code", "in", skus)], 0, None, None, ["code"])}
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        await asyncio.sleep(every)
+        sku = rng.choice(skus)
+        inventory, = await erp.model("stock.inventory", "create", [{
+            "location": storage[rng.choice(["WH", "WH2"])],
+            "lines": [["create", [{"product": products[sku],
+                                   "quantity": float(rng.randint(5, 60))}]]]}])
+        await erp.model("stock.inventory", "confirm", [inventory])
+        stats.counts += 1

@@ -1,0 +1,152 @@
+"""The inventory workflow end to end: a real broker, a real Tryton, the WooCommerce
+emulator, one worker. A flash sale with concurrent ERP stock counts and faulty webhooks;
+afterwards every SKU's stock in the store equals the ERP's available minus the open
+holds minus safety stock (floored at 0), and /reservations agrees."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streams.erp import seed_data
+from streams.erp.tryton_rpc import TrytonClient
+from streams.erp.tryton_server import TrytonServer
+from streams.flash_sale import SaleStats, shoppers, stock_counts
+from streams.settings import Settings
+from streams.supervise import WORKER_READY, ManagedProcess, worker_process
+from tests.integration.conftest import worker_env
+from tests.integration.tryton_fixtures import erp_admin, tryton  # noqa: F401 (fixtures)
+from woo_emulator.config import EmulatorConfig, Faults
+from woo_emulator.runner import EmulatorThread
+from woo_emulator.webhooks import Webhook
+
+pytestmark = pytest.mark.integration
+SECRET = "whsec-e2e"
+SAFETY = 1
+
+
+@dataclass
+class Stack:
+    store: str
+    emulator: EmulatorThread
+    worker: ManagedProcess
+    settings: Settings
+
+    def get(self, path: str) -> tuple[int, Any]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.settings.web_port}{path}",
+                                        timeout=30) as response:
+                return int(response.status), json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), json.loads(exc.read())
+
+
+@pytest.fixture
+def stack(settings: Settings, tryton: TrytonServer,  # noqa: F811
+          tmp_path: Path) -> Iterator[Stack]:
+    store = f"flash{uuid.uuid4().hex[:6]}"
+    emulator = EmulatorThread(EmulatorConfig(time_scale=0.05)).start()
+    stores = {store: {"rest_url": emulator.api, "consumer_key": "ck_demo",
+                      "consumer_secret": "cs_demo", "webhook_secret": SECRET,
+                      "warehouses": ["WH", "WH2"], "ship_from": "WH"}}
+    env = {**worker_env(settings), "WOOSYNC_STORES": json.dumps(stores),
+           "WOOSYNC_ERP_URL": tryton.url, "WOOSYNC_ERP_POLL_INTERVAL": "0.5",
+           "WOOSYNC_WOO_SWEEP_INTERVAL": "2", "WOOSYNC_WOO_SWEEP_OVERLAP_SECONDS": "5",
+           "WOOSYNC_DEFAULT_SAFETY_STOCK": str(SAFETY), "WOOSYNC_SINK_COALESCE_SECONDS": "0.2"}
+    worker = worker_process(tmp_path / "worker.log", env).start(WORKER_READY)
+    ingress = f"http://127.0.0.1:{settings.web_port}/webhooks/woocommerce/{store}"
+    hooks = emulator.emulator.webhooks
+    for n, topic in enumerate(("order.created", "order.updated")):
+        hooks.hooks[100 + n] = Webhook(100 + n, topic, topic, ingress, SECRET)
+    yield Stack(store, emulator, worker, settings)
+    worker.stop()
+    emulator.stop()
+
+
+async def _erp_available(admin: TrytonClient, skus: list[str]) -> dict[str, Decimal]:
+    levels = await admin.model("woosync.feed", "stock_levels", skus, ["WH", "WH2"])
+    return {sku: Decimal(str(sum(v[1] for v in wh.values())))
+            for sku, wh in levels["levels"].items()}
+
+
+def _open_holds(emulator: EmulatorThread) -> dict[str, int]:
+    held: dict[str, int] = {}
+    for order in list(emulator.emulator.store.orders.values()):
+        if order.stock_reduced:
+            for line in order.lines:
+                if line.sku:
+                    held[line.sku] = held.get(line.sku, 0) + line.reduced_stock
+    return held
+
+
+def _expected(available: dict[str, Decimal], held: dict[str, int]) -> dict[str, int]:
+    return {sku: max(0, int(available[sku]) - held.get(sku, 0) - SAFETY) for sku in available}
+
+
+def _store_stock(emulator: EmulatorThread, skus: list[str]) -> dict[str, int | None]:
+    store = emulator.emulator.store
+    out = {}
+    for sku in skus:
+        product = store.by_sku(sku)
+        assert product is not None
+        out[sku] = store.stock_owner(product).stock_quantity
+    return out
+
+
+async def _converged(stack: Stack, admin: TrytonClient, skus: list[str],
+                     within: float) -> tuple[dict[str, int], dict[str, int | None]]:
+    deadline = time.monotonic() + within
+    expected: dict[str, int] = {}
+    actual: dict[str, int | None] = {}
+    while time.monotonic() < deadline:
+        expected = _expected(await _erp_available(admin, skus), _open_holds(stack.emulator))
+        actual = _store_stock(stack.emulator, skus)
+        if actual == expected:
+            return expected, actual
+        await asyncio.sleep(1.0)
+    return expected, actual
+
+
+async def test_flash_sale_store_stock_equals_erp_available_minus_holds(
+    stack: Stack, erp_admin: TrytonClient  # noqa: F811
+) -> None:
+    skus = [item.sku for item in seed_data.products()]
+    rng = random.Random(5)
+    # Before the sale: the store shows what the ERP has, less safety stock.
+    expected, actual = await _converged(stack, erp_admin, skus, within=90)
+    assert actual == expected
+
+    await asyncio.to_thread(stack.emulator.run, setattr, stack.emulator.emulator.config,
+                            "faults", Faults(duplicate=0.2, reorder=0.2, delay_seconds=1.0))
+    stats = SaleStats()
+    products = {sku: stack.emulator.emulator.store.by_sku(sku).id  # type: ignore[union-attr]
+                for sku in skus}
+    await asyncio.gather(shoppers(stack.emulator.url, products, 25, 150, stats, rng),
+                         stock_counts(erp_admin, skus, 25, 0.8, stats, random.Random(9)))
+    assert stats.placed > 1000 and stats.counts >= 24 and not stats.errors
+
+    expected, actual = await _converged(stack, erp_admin, skus, within=180)
+    assert actual == expected
+    held = _open_holds(stack.emulator)
+    for sku in skus:
+        status, body = stack.get(f"/reservations/{sku}")
+        assert status == 200, body
+        assert body["stores"][stack.store]["published"]["quantity"] == expected[sku], sku
+        assert sum(Decimal(h["quantity"]) for h in body["holds"]
+                   if h["store"] == stack.store) == held.get(sku, 0), sku
+    assert stack.get("/reservations/NO-SUCH-SKU")[0] == 404
+    assert stack.get("/reservations/bad%20sku!")[0] == 400
+    status, page = stack.get("/availability?per_page=10")
+    assert status == 200 and page["total"] >= len(skus) and len(page["items"]) == 10
