@@ -15,8 +15,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import faust
-
 from streams import topics
 from streams.envelope import deterministic_id, envelope, trace_for, utcnow
 from streams.runtime import Runtime
@@ -65,7 +63,9 @@ def register(runtime: Runtime) -> None:
     settings = runtime.settings
     app = runtime.app
     table = app.Table("inventory", default=dict, partitions=settings.partitions,
-                      schema=faust.Schema(key_serializer="raw", value_serializer="json"))
+                      # bytes keys are sent raw: the web router then hashes them exactly as
+                      # the producers of the source topics do (a str key would go as JSON).
+                      key_type=bytes)
     source = app.topic(topics.ERP_STOCK.name, topics.INVENTORY_HOLDS.name,
                        key_serializer="raw", value_serializer="raw")
 

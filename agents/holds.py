@@ -12,8 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import faust
-
 from streams import topics
 from streams.envelope import deterministic_id, envelope, trace_for, utcnow
 from streams.runtime import Inbound, Runtime
@@ -24,7 +22,9 @@ def register(runtime: Runtime) -> None:
     settings = runtime.settings
     app = runtime.app
     table = app.Table("order_holds", default=dict, partitions=settings.partitions,
-                      schema=faust.Schema(key_serializer="raw", value_serializer="json"))
+                      # bytes keys are sent raw: the web router then hashes them exactly as
+                      # the producers of the source topics do (a str key would go as JSON).
+                      key_type=bytes)
     source = app.topic(topics.COMMERCE_ORDERS.name, topics.ERP_DOCUMENTS.name,
                        key_serializer="raw", value_serializer="raw")
     wanted = {"OrderObserved", "RefundObserved", "SalesOrderObserved"}

@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     command_max_attempts: int = Field(default=8, ge=1)
     breaker_failures: int = Field(default=5, ge=1)
     breaker_reset_seconds: float = Field(default=10.0, gt=0)
+    # How long a sink waits out an unavailable target before dead-lettering commands.
+    delivery_max_wait_seconds: float = Field(default=120.0, gt=0)
     admin_token: SecretStr = SecretStr("change-me")
     # WooCommerce edge: the largest webhook body accepted, the polling sweep, the sink.
     webhook_max_bytes: int = Field(default=1_000_000, ge=1024)

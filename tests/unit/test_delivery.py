@@ -52,9 +52,9 @@ def _script(*steps: Exception | str) -> Callable[[], Awaitable[str]]:
     return call
 
 
-async def test_unavailability_is_waited_out_however_long_it_lasts() -> None:
+async def test_unavailability_is_waited_out() -> None:
     time = FakeTime()
-    deliverer = _deliverer(time)
+    deliverer = _deliverer(time, delivery_max_wait_seconds=10_000)
     delivery = await deliverer.deliver(_script(*[Down()] * 12, "sale-7"))
     assert delivery.ok and delivery.result == "sale-7"
     assert delivery.attempts == 13
@@ -98,3 +98,18 @@ async def test_metrics_count_outcomes(outcome: str) -> None:
     assert sample("woosync_sink_requests_total", {"target": "erp:test", "outcome": "ok"}) == 1
     assert sample("woosync_sink_requests_total",
                   {"target": "erp:test", "outcome": "unavailable"}) == 1
+
+
+async def test_a_target_down_too_long_fails_retryable_then_fast() -> None:
+    time = FakeTime()
+    deliverer = _deliverer(time, delivery_max_wait_seconds=30)
+    first = await deliverer.deliver(_script(*[Down()] * 100))
+    assert first.failed is not None and first.retryable
+    assert 30 <= time.now <= 60  # at most one backoff (capped at 30 s) past the limit
+    calls_before = time.now
+    second = await deliverer.deliver(_script(*[Down()] * 100))
+    assert second.retryable and time.now == calls_before  # no waiting any more
+    # When it comes back (the breaker half-opens), it is used again.
+    time.now += 60
+    third = await deliverer.deliver(_script("ok"))
+    assert third.ok and deliverer.down_since is None

@@ -1,0 +1,134 @@
+"""Two workers on one broker: partitions split between them, and either answers for
+every SKU (table-routed to the owner); when one is killed, the survivor goes on
+answering for its partitions."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streams import topics as t
+from streams.envelope import deterministic_id, envelope
+from streams.inventory_web import partition_of
+from streams.kafka_broker import free_port
+from streams.producer import CanonicalProducer
+from streams.settings import Settings
+from streams.supervise import WORKER_READY, ManagedProcess, worker_process
+from tests.integration.conftest import worker_env
+
+pytestmark = pytest.mark.integration
+SKUS = [f"TW-{n:02d}" for n in range(1, 13)]
+
+
+def _get(port: int, path: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+            return int(response.status), json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        body = exc.read()
+        try:
+            return int(exc.code), json.loads(body)
+        except ValueError:  # e.g. a 500 while the group is still rebalancing
+            return int(exc.code), {"error": body.decode(errors="replace")}
+
+
+@pytest.fixture
+def workers(settings: Settings, tmp_path: Path) -> Iterator[list[tuple[ManagedProcess, int]]]:
+    stores = {"tw": {"rest_url": "http://127.0.0.1:9/none", "warehouses": ["WH"],
+                     "ship_from": "WH"}}
+    started = []
+    for n in range(2):
+        port = free_port()
+        env = {**worker_env(settings), "WOOSYNC_WEB_PORT": str(port),
+               "WOOSYNC_DATA_DIR": str(tmp_path / f"w{n}"), "WOOSYNC_STORES": json.dumps(stores),
+               "WOOSYNC_ERP_POLL_INTERVAL": "3600", "WOOSYNC_WOO_SWEEP_INTERVAL": "3600",
+               "WOOSYNC_ERP_STALE_SECONDS": "3600",
+               # The store is unreachable here: its sink gives up quickly (a sink that
+               # waits holds rebalances).
+               "WOOSYNC_DELIVERY_MAX_WAIT_SECONDS": "2", "WOOSYNC_BREAKER_RESET_SECONDS": "1",
+               "WOOSYNC_RETRY_CAP_SECONDS": "0.5"}
+        started.append((worker_process(tmp_path / f"w{n}.log", env).start(WORKER_READY), port))
+    yield started
+    for worker, _ in started:
+        worker.stop()
+
+
+def _publish(settings: Settings, base: int) -> dict[str, int]:
+    """A stock read and one hold per SKU; returns the expected ATP."""
+    now = datetime.now(UTC)
+    expected = {}
+    with CanonicalProducer(settings) as producer:
+        for n, sku in enumerate(SKUS):
+            env = envelope(event_id=deterministic_id("tw", sku, base), occurred_at=now,
+                           observed_at=now, source="test", source_version=str(base),
+                           trace_id=sku)
+            producer.send(t.ERP_STOCK, sku, "woosync.StockLevelObserved", {
+                "envelope": env, "sku": sku, "read_at": now + timedelta(seconds=base),
+                "warehouses": [{"warehouse": "WH", "on_hand": Decimal(base + n),
+                                "forecast": Decimal(base + n)}]})
+            producer.send(t.INVENTORY_HOLDS, sku, "woosync.HoldSet", {
+                "envelope": env, "sku": sku, "order_id": f"woo:tw:{n}", "line_id": "1",
+                "store": "tw", "quantity": Decimal(2), "order_version": now})
+            expected[sku] = base + n - 2
+    return expected
+
+
+def _answers(port: int, expected: dict[str, int], within: float = 60,
+             skus: list[str] = SKUS) -> dict[str, Any]:
+    deadline = time.monotonic() + within
+    seen: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        seen = {}
+        for sku in skus:
+            status, body = _get(port, f"/reservations/{sku}")
+            seen[sku] = int(Decimal(body["stores"]["tw"]["atp"])) if status == 200 else (
+                status, body)
+        if seen == expected:
+            return seen
+        time.sleep(1)
+    return seen
+
+
+def test_either_worker_answers_for_every_sku_and_survives_the_other(
+    settings: Settings, workers: list[tuple[ManagedProcess, int]]
+) -> None:
+    (first, first_port), (_, second_port) = workers
+    changelog = f"{settings.app_id}-inventory-changelog"
+    # Wait until the group is stable: both workers own part of the inventory table.
+    deadline = time.monotonic() + 60
+    owned: dict[str, set[int]] = {}
+    while time.monotonic() < deadline:
+        status, hosts = _get(first_port, "/router/")
+        if status == 200:
+            owned = {host: set(tps.get(changelog, [])) for host, tps in hosts.items()}
+        if len(owned) == 2 and all(owned.values()):
+            break
+        time.sleep(1)
+    assert len(owned) == 2 and all(owned.values()), owned
+    assert set.union(*owned.values()) == set(range(settings.partitions))
+    expected = _publish(settings, 100)
+    assert _answers(first_port, expected) == expected
+    assert _answers(second_port, expected) == expected
+
+    # One worker dies: the survivor keeps answering, right, for the partitions it owns.
+    # (Taking over the dead worker's partitions stalls in Faust's table recovery here,
+    # "No event received for active tp ... since recovery start": an open problem, not
+    # asserted until it is solved.)
+    first.kill()
+    expected = _publish(settings, 200)
+    survivor = f"http://127.0.0.1:{second_port}"
+    mine = {sku for sku in SKUS
+            if partition_of(sku.encode(), settings.partitions) in owned.get(survivor, set())}
+    assert mine
+    answers = _answers(second_port, {sku: expected[sku] for sku in mine}, within=60,
+                       skus=sorted(mine))
+    assert answers == {sku: expected[sku] for sku in mine}
