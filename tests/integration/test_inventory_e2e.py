@@ -133,8 +133,8 @@ async def test_flash_sale_store_stock_equals_erp_available_minus_holds(
     stats = SaleStats()
     products = {sku: stack.emulator.emulator.store.by_sku(sku).id  # type: ignore[union-attr]
                 for sku in skus}
-    await asyncio.gather(shoppers(stack.emulator.url, products, 25, 150, stats, rng),
-                         stock_counts(erp_admin, skus, 25, 0.8, stats, random.Random(9)))
+    await asyncio.gather(shoppers(stack.emulator.url, products, 35, 150, stats, rng),
+                         stock_counts(erp_admin, skus, 35, 0.5, stats, random.Random(9)))
     assert stats.placed > 1000 and stats.counts >= 24 and not stats.errors
 
     expected, actual = await _converged(stack, erp_admin, skus, within=180)
