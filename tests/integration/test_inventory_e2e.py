@@ -14,19 +14,25 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from streams import samples
+from streams import topics as t
+from streams.codec import Message
 from streams.erp import seed_data
+from streams.erp.tryton import TrytonAdapter
 from streams.erp.tryton_rpc import TrytonClient
 from streams.erp.tryton_server import TrytonServer
 from streams.flash_sale import SaleStats, shoppers, stock_counts
-from streams.settings import Settings
+from streams.settings import Settings, load_settings
 from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 from tests.integration.conftest import worker_env
+from tests.integration.kafka_io import read_until
 from tests.integration.tryton_fixtures import erp_admin, tryton  # noqa: F401 (fixtures)
 from woo_emulator.config import EmulatorConfig, Faults
 from woo_emulator.runner import EmulatorThread
@@ -150,3 +156,63 @@ async def test_flash_sale_store_stock_equals_erp_available_minus_holds(
     assert stack.get("/reservations/bad%20sku!")[0] == 400
     status, page = stack.get("/availability?per_page=10")
     assert status == 200 and page["total"] >= len(skus) and len(page["items"]) == 10
+
+
+async def test_hold_conversion_against_tryton_opens_no_gap(
+    stack: Stack, tryton: TrytonServer, erp_admin: TrytonClient  # noqa: F811
+) -> None:
+    skus = [item.sku for item in seed_data.products()]
+    await _converged(stack, erp_admin, skus, within=90)
+    mug = stack.emulator.emulator.store.by_sku("MUG")
+    assert mug is not None
+    orders = [await asyncio.to_thread(_checkout, stack, mug.id) for _ in range(4)]
+    expected, actual = await _converged(stack, erp_admin, skus, within=60)
+    assert actual == expected
+    before = actual["MUG"]
+    assert before is not None
+    published_before = len(_mug_commands(stack))
+
+    # The ERP books the orders: each sale confirmed lowers its forecast by the order.
+    adapter = TrytonAdapter(load_settings(erp_url=tryton.url))
+    try:
+        for order in orders:
+            await adapter.execute(Message("woosync.CreateSalesOrder", samples.create_sales_order(
+                f"woo:{stack.store}:{order['id']}", datetime.now(UTC), [("MUG", 1)],
+                shipping=Decimal(0))))
+    finally:
+        await adapter.close()
+    # Every hold converts and stops counting once a stock read after the confirmation is
+    # in; the store's figure is the same as before: the orders are counted once.
+    deadline = time.monotonic() + 60
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        _, body = stack.get("/reservations/MUG")
+        mine = [h for h in body["holds"] if h["store"] == stack.store]
+        if len(mine) == 4 and not any(h["counts"] for h in mine):
+            break
+        await asyncio.sleep(1)
+    mine = [h for h in body["holds"] if h["store"] == stack.store]
+    assert len(mine) == 4 and all(h["converted_at"] for h in mine)
+    assert not any(h["counts"] for h in mine)
+    for _ in range(60):  # the last push may still be on its way through the sink
+        if _store_stock(stack.emulator, ["MUG"])["MUG"] == before:
+            break
+        await asyncio.sleep(0.5)
+    assert _store_stock(stack.emulator, ["MUG"])["MUG"] == before
+    # And at no moment since did woosync publish more than that (no oversell gap).
+    assert all(quantity <= before for quantity in _mug_commands(stack)[published_before:])
+
+
+def _mug_commands(stack: Stack) -> list[int]:
+    return [m.body["quantity"] for _, m in read_until(
+        stack.settings, t.STORE_COMMANDS.name, lambda got: False,
+        keep=lambda key, m: key == "MUG" and m.body["store"] == stack.store, timeout=3)]
+
+
+def _checkout(stack: Stack, product_id: int) -> Any:
+    request = urllib.request.Request(
+        f"{stack.emulator.url}/__emulator/checkout",
+        data=json.dumps({"items": [{"product_id": product_id, "quantity": 1}]}).encode(),
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
