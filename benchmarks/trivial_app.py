@@ -46,4 +46,4 @@ def build() -> faust.App:
 
 
 if __name__ == "__main__":
-    faust.Worker(build(), loglevel="warning").execute_from_commandline()
+    faust.Worker(build(), loglevel="info").execute_from_commandline()

@@ -166,8 +166,9 @@ class LocalKafka:
                f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}", "-cp", classpath]
         if not (log_dir / "meta.properties").exists():
             fmt = subprocess.run(
-                [*jvm, "kafka.tools.StorageTool", "format", "-t", _cluster_id(),
-                 "-c", str(props)], capture_output=True, text=True, check=False,
+                # "=" form: a random id may start with "-" and read as an option.
+                [*jvm, "kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}",
+                 "--config", str(props)], capture_output=True, text=True, check=False,
             )
             if fmt.returncode != 0:
                 raise BrokerError(f"formatting KRaft storage failed:\n{fmt.stderr[-2000:]}")
