@@ -13,6 +13,7 @@ import faust
 
 from streams.codec import Codec
 from streams.erp.adapter import make_adapter
+from streams.errors import ConfigError
 from streams.metrics import Metrics
 from streams.runtime import Runtime
 from streams.settings import Settings
@@ -22,7 +23,7 @@ from streams.woo.client import StoreClients
 Registrar = Callable[[Runtime], None]
 
 
-def default_agents() -> list[Registrar]:
+def default_agents(only: tuple[str, ...] = ()) -> list[Registrar]:
     from agents import (
         availability,
         erp_commands,
@@ -35,9 +36,15 @@ def default_agents() -> list[Registrar]:
     )
     from streams import inventory_web
 
-    return [trace.register, erp_commands.register, erp_feed.register, woo_normalize.register,
-            woo_sweep.register, store_sink.register, holds.register, availability.register,
-            inventory_web.register]
+    every = {"trace": trace.register, "erp_commands": erp_commands.register,
+             "erp_feed": erp_feed.register, "woo_normalize": woo_normalize.register,
+             "woo_sweep": woo_sweep.register, "store_sink": store_sink.register,
+             "holds": holds.register, "availability": availability.register,
+             "inventory_web": inventory_web.register}
+    unknown = set(only) - set(every)
+    if unknown:
+        raise ConfigError(f"unknown agents {sorted(unknown)}; choose from {sorted(every)}")
+    return [register for name, register in every.items() if not only or name in only]
 
 
 def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) -> Runtime:
@@ -66,6 +73,6 @@ def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) ->
 
     web.register(runtime)
     ingress.register(runtime)
-    for register in default_agents() if agents is None else agents:
+    for register in default_agents(settings.agents) if agents is None else agents:
         register(runtime)
     return runtime

@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
     log_level: str = "info"
+    # Which agents this worker runs (module names in agents/; empty: all). Sinks that
+    # wait on outside systems can run in workers of their own (another app_id), so that
+    # their backpressure never holds the stateful agents.
+    agents: tuple[str, ...] = ()
     # Raw and audit topics are kept long so that decisions can be replayed.
     long_retention_ms: int = 30 * 24 * 3600 * 1000
     stores: dict[str, StoreSettings] = Field(default_factory=lambda: {"demo": StoreSettings()})
