@@ -137,14 +137,20 @@ def trivial_rate(settings: Settings, workdir: Path, topic: str, count: int) -> d
         worker.stop()
 
 
+def _availability_worker(settings: Settings, data_dir: Path, port: int) -> dict[str, str]:
+    """The environment of a worker running only the hold/ATP agent, in a group of its
+    own, with the ERP feed and the store sweep out of the way."""
+    return {"WOOSYNC_BROKER": settings.broker, "WOOSYNC_WEB_PORT": str(port),
+            "WOOSYNC_DATA_DIR": str(data_dir), "WOOSYNC_PARTITIONS": str(settings.partitions),
+            "WOOSYNC_APP_ID": f"bench{uuid.uuid4().hex[:6]}",
+            "WOOSYNC_ERP_POLL_INTERVAL": "3600", "WOOSYNC_WOO_SWEEP_INTERVAL": "3600",
+            "WOOSYNC_ERP_STALE_SECONDS": "3600", "WOOSYNC_AGENTS": '["availability"]',
+            "WOOSYNC_STORES": json.dumps({"bench": {"rest_url": "http://127.0.0.1:9/x"}})}
+
+
 def woosync_rate(settings: Settings, workdir: Path, count: int) -> dict[str, float]:
     port = free_port()
-    env = {"WOOSYNC_BROKER": settings.broker, "WOOSYNC_WEB_PORT": str(port),
-           "WOOSYNC_DATA_DIR": str(workdir / "woosync"), "WOOSYNC_PARTITIONS":
-           str(settings.partitions), "WOOSYNC_APP_ID": f"bench{uuid.uuid4().hex[:6]}",
-           "WOOSYNC_ERP_POLL_INTERVAL": "3600", "WOOSYNC_WOO_SWEEP_INTERVAL": "3600",
-           "WOOSYNC_ERP_STALE_SECONDS": "3600", "WOOSYNC_AGENTS": '["availability"]',
-           "WOOSYNC_STORES": json.dumps({"bench": {"rest_url": "http://127.0.0.1:9/x"}})}
+    env = _availability_worker(settings, workdir / "woosync", port)
     worker = worker_process(workdir / "woosync.log", env).start(WORKER_READY, timeout=120)
     try:
         start = None
@@ -167,13 +173,7 @@ def woosync_rate(settings: Settings, workdir: Path, count: int) -> dict[str, flo
 
 def latency(settings: Settings, workdir: Path, rate: float, seconds: float) -> dict[str, Any]:
     """Produce at ``rate`` while a worker runs; read the SetAvailability commands back."""
-    port = free_port()
-    env = {"WOOSYNC_BROKER": settings.broker, "WOOSYNC_WEB_PORT": str(port),
-           "WOOSYNC_DATA_DIR": str(workdir / "latency"), "WOOSYNC_PARTITIONS":
-           str(settings.partitions), "WOOSYNC_APP_ID": f"lat{uuid.uuid4().hex[:6]}",
-           "WOOSYNC_ERP_POLL_INTERVAL": "3600", "WOOSYNC_WOO_SWEEP_INTERVAL": "3600",
-           "WOOSYNC_ERP_STALE_SECONDS": "3600", "WOOSYNC_AGENTS": '["availability"]',
-           "WOOSYNC_STORES": json.dumps({"bench": {"rest_url": "http://127.0.0.1:9/x"}})}
+    env = _availability_worker(settings, workdir / "latency", free_port())
     consumer = KafkaConsumer(t.STORE_COMMANDS.name, bootstrap_servers=settings.bootstrap_servers,
                              group_id=None, auto_offset_reset="latest")
     consumer.poll(timeout_ms=1000)
