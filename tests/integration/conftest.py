@@ -1,16 +1,22 @@
-"""Fixtures for integration tests: one real Kafka broker per test session (started from
-the jars the project resolves from Maven Central), and settings unique to each test
-(its own app id, web port and data dir) with the registry's topics created."""
+"""Fixtures for integration tests: one real Kafka broker and one real Tryton per test
+session (Kafka from the jars the project resolves from Maven Central, Tryton on a copy of
+the seeded template; tests use unique order references, so they share it), settings
+unique to each test (its own app id, web port and data dir) with the registry's topics
+created, and an admin client for tests to act in the ERP as a person would."""
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from streams.admin import ensure_topics
+from streams.erp import seed_data
+from streams.erp.tryton_rpc import TrytonClient
+from streams.erp.tryton_server import ADMIN_PASSWORD, TrytonServer
 from streams.kafka_broker import LocalKafka, free_port
 from streams.settings import Settings, load_settings
 
@@ -43,3 +49,17 @@ def worker_env(settings: Settings) -> dict[str, str]:
         "WOOSYNC_DATA_DIR": str(settings.data_dir),
         "WOOSYNC_PARTITIONS": str(settings.partitions),
     }
+
+
+@pytest.fixture(scope="session")
+def tryton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TrytonServer]:
+    server = TrytonServer(tmp_path_factory.mktemp("tryton")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def erp_admin(tryton: TrytonServer) -> AsyncIterator[TrytonClient]:
+    client = TrytonClient(tryton.url, seed_data.DATABASE, "admin", SecretStr(ADMIN_PASSWORD))
+    yield client
+    await client.close()

@@ -27,7 +27,6 @@ from streams.settings import Settings
 from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 from tests.integration.conftest import worker_env
 from tests.integration.kafka_io import read_until
-from tests.integration.tryton_fixtures import erp_admin, tryton  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +40,7 @@ def _erp_worker(settings: Settings, server: TrytonServer, log: Path,
 
 
 @pytest.fixture
-def erp_worker(settings: Settings, tryton: TrytonServer,  # noqa: F811
+def erp_worker(settings: Settings, tryton: TrytonServer,
                tmp_path: Path) -> Iterator[ManagedProcess]:
     worker = _erp_worker(settings, tryton, tmp_path / "worker.log")
     yield worker
@@ -60,7 +59,7 @@ def _results(settings: Settings, command_ids: set[str], count: int) -> list[Mess
 
 
 async def test_commands_delivered_three_times_apply_once_and_changes_come_back(
-    settings: Settings, erp_worker: ManagedProcess, erp_admin: TrytonClient  # noqa: F811
+    settings: Settings, erp_worker: ManagedProcess, erp_admin: TrytonClient
 ) -> None:
     order_id = f"woo:pipe{uuid.uuid4().hex[:6]}:501"
     command = samples.create_sales_order(order_id, _now(), [("TSHIRT-L", 2)])

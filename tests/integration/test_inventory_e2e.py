@@ -33,7 +33,6 @@ from streams.settings import Settings, load_settings
 from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 from tests.integration.conftest import worker_env
 from tests.integration.kafka_io import read_until
-from tests.integration.tryton_fixtures import erp_admin, tryton  # noqa: F401 (fixtures)
 from woo_emulator.config import EmulatorConfig, Faults
 from woo_emulator.runner import EmulatorThread
 from woo_emulator.webhooks import Webhook
@@ -60,7 +59,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(settings: Settings, tryton: TrytonServer,  # noqa: F811
+def stack(settings: Settings, tryton: TrytonServer,
           tmp_path: Path) -> Iterator[Stack]:
     store = f"flash{uuid.uuid4().hex[:6]}"
     emulator = EmulatorThread(EmulatorConfig(time_scale=0.05)).start()
@@ -126,7 +125,7 @@ async def _converged(stack: Stack, admin: TrytonClient, skus: list[str],
 
 
 async def test_flash_sale_store_stock_equals_erp_available_minus_holds(
-    stack: Stack, erp_admin: TrytonClient  # noqa: F811
+    stack: Stack, erp_admin: TrytonClient
 ) -> None:
     skus = [item.sku for item in seed_data.products()]
     rng = random.Random(5)
@@ -159,7 +158,7 @@ async def test_flash_sale_store_stock_equals_erp_available_minus_holds(
 
 
 async def test_hold_conversion_against_tryton_opens_no_gap(
-    stack: Stack, tryton: TrytonServer, erp_admin: TrytonClient  # noqa: F811
+    stack: Stack, tryton: TrytonServer, erp_admin: TrytonClient
 ) -> None:
     skus = [item.sku for item in seed_data.products()]
     await _converged(stack, erp_admin, skus, within=90)

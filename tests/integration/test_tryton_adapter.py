@@ -19,7 +19,6 @@ from streams.erp.tryton import TrytonAdapter
 from streams.erp.tryton_rpc import TrytonClient
 from streams.erp.tryton_server import TrytonServer
 from streams.settings import load_settings
-from tests.integration.tryton_fixtures import erp_admin, tryton  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
@@ -30,7 +29,7 @@ def _order_id() -> str:
 
 
 @pytest.fixture
-async def adapter(tryton: TrytonServer) -> AsyncIterator[TrytonAdapter]:  # noqa: F811
+async def adapter(tryton: TrytonServer) -> AsyncIterator[TrytonAdapter]:
     adapter = TrytonAdapter(load_settings(erp_url=tryton.url))
     yield adapter
     await adapter.close()
@@ -48,7 +47,7 @@ async def _sales(admin: TrytonClient, reference: str) -> list[dict[str, Any]]:
 
 
 async def test_create_sales_order_delivered_three_times_makes_one_sale(
-    adapter: TrytonAdapter, erp_admin: TrytonClient  # noqa: F811
+    adapter: TrytonAdapter, erp_admin: TrytonClient
 ) -> None:
     order_id = _order_id()
     command = _cmd(samples.create_sales_order(order_id, NOW, [("HOT-01", 2), ("MUG", 1)],
@@ -74,7 +73,7 @@ async def test_create_sales_order_delivered_three_times_makes_one_sale(
 
 
 async def test_concurrent_duplicates_make_one_sale(
-    tryton: TrytonServer, erp_admin: TrytonClient  # noqa: F811
+    tryton: TrytonServer, erp_admin: TrytonClient
 ) -> None:
     order_id = _order_id()
     body = samples.create_sales_order(order_id, NOW, [("CAP", 1)])
@@ -105,7 +104,7 @@ async def _credit_notes(admin: TrytonClient, refund_id: str) -> list[dict[str, A
 
 
 async def test_partial_refund_with_restock_makes_a_return_and_one_credit_note(
-    adapter: TrytonAdapter, erp_admin: TrytonClient  # noqa: F811
+    adapter: TrytonAdapter, erp_admin: TrytonClient
 ) -> None:
     order_id = _order_id()
     await adapter.execute(_cmd(samples.create_sales_order(
@@ -126,7 +125,7 @@ async def test_partial_refund_with_restock_makes_a_return_and_one_credit_note(
 
 
 async def test_two_partial_refunds_make_two_credit_notes_and_a_full_one_credits_all(
-    adapter: TrytonAdapter, erp_admin: TrytonClient  # noqa: F811
+    adapter: TrytonAdapter, erp_admin: TrytonClient
 ) -> None:
     order_id = _order_id()
     await adapter.execute(_cmd(samples.create_sales_order(
@@ -154,7 +153,7 @@ async def test_two_partial_refunds_make_two_credit_notes_and_a_full_one_credits_
 
 
 async def test_feed_reports_the_sale_and_stock_equal_to_trytons_own(
-    adapter: TrytonAdapter, erp_admin: TrytonClient  # noqa: F811
+    adapter: TrytonAdapter, erp_admin: TrytonClient
 ) -> None:
     baseline = await adapter.read_changes({})
     order_id = _order_id()
