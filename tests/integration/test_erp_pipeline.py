@@ -26,6 +26,7 @@ from streams.producer import CanonicalProducer
 from streams.settings import Settings
 from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 from tests.integration.conftest import worker_env
+from tests.integration.erp_actions import count_stock, warehouse_id
 from tests.integration.kafka_io import read_until
 
 pytestmark = pytest.mark.integration
@@ -82,7 +83,7 @@ async def test_commands_delivered_three_times_apply_once_and_changes_come_back(
     for button in ("assign_try", "pick", "pack", "do"):
         await erp_admin.model("stock.shipment.out", button, [shipment])
     await erp_admin.model("account.invoice", "post", sales[0]["invoices"])
-    await _count_stock(erp_admin, "HOT-05", "WH2", 7)
+    await count_stock(erp_admin, "HOT-05", "WH2", 7)
     template = (await erp_admin.model("product.product", "search_read",
                                       [("code", "=", "CAP")], 0, 1, None, ["template"]))[0]
     await erp_admin.model("product.template", "write", [template["template"]],
@@ -124,7 +125,7 @@ async def test_commands_delivered_three_times_apply_once_and_changes_come_back(
         own = await erp_admin.model(
             "product.product", "search_read", [("code", "=", "HOT-05")], 0, 1, None,
             ["quantity", "forecast_quantity"],
-            context={"locations": [await _warehouse(erp_admin, code)],
+            context={"locations": [await warehouse_id(erp_admin, code)],
                      "stock_date_end": date.today()})
         assert _level(level, code)["on_hand"] == Decimal(str(own[0]["quantity"]))
         assert _level(level, code)["forecast"] == Decimal(str(own[0]["forecast_quantity"]))
@@ -138,23 +139,6 @@ async def test_commands_delivered_three_times_apply_once_and_changes_come_back(
 
 def _level(message: Message, warehouse: str) -> dict[str, Any]:
     return next(w for w in message.body["warehouses"] if w["warehouse"] == warehouse)
-
-
-async def _warehouse(client: TrytonClient, code: str) -> int:
-    found = await client.model("stock.location", "search", [("code", "=", code)], 0, 1, None)
-    return int(found[0])
-
-
-async def _count_stock(client: TrytonClient, sku: str, warehouse: str, quantity: int) -> None:
-    """A stock count in the ERP: an inventory of the warehouse's storage, confirmed."""
-    storage = (await client.model("stock.location", "read", [await _warehouse(client, warehouse)],
-                                  ["storage_location"]))[0]["storage_location"]
-    product = (await client.model("product.product", "search", [("code", "=", sku)],
-                                  0, 1, None))[0]
-    inventory, = await client.model("stock.inventory", "create", [{
-        "location": storage, "lines": [["create", [{"product": product,
-                                                     "quantity": float(quantity)}]]]}])
-    await client.model("stock.inventory", "confirm", [inventory])
 
 
 async def test_erp_outage_delays_commands_and_loses_none(

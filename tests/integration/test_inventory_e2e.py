@@ -32,6 +32,7 @@ from streams.flash_sale import SaleStats, shoppers, stock_counts
 from streams.settings import Settings, load_settings
 from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 from tests.integration.conftest import worker_env
+from tests.integration.erp_actions import count_stock
 from tests.integration.kafka_io import read_until
 from woo_emulator.config import EmulatorConfig, Faults
 from woo_emulator.runner import EmulatorThread
@@ -161,6 +162,7 @@ async def test_hold_conversion_against_tryton_opens_no_gap(
     stack: Stack, tryton: TrytonServer, erp_admin: TrytonClient
 ) -> None:
     skus = [item.sku for item in seed_data.products()]
+    await count_stock(erp_admin, "MUG", "WH", 100)  # whatever earlier tests left
     await _converged(stack, erp_admin, skus, within=90)
     mug = stack.emulator.emulator.store.by_sku("MUG")
     assert mug is not None
