@@ -65,7 +65,7 @@ class EmulatorThread:
         return self
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(self.emulator.app())
+        self._runner = web.AppRunner(self.emulator.app(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
