@@ -124,7 +124,7 @@ async def _report(store: EmulatorThread, web_port: int, seconds: float,
         try:
             async with aiohttp.ClientSession() as session, session.get(
                     f"http://127.0.0.1:{web_port}/reservations/HOT-01") as response:
-                body = await response.json()
+                body = json.loads(await response.text())
             published = body["stores"]["demo"]["published"]
             holds = str(len(body["holds"]))
         except (aiohttp.ClientError, ValueError, KeyError, TypeError):
