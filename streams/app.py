@@ -62,7 +62,7 @@ def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) ->
         table_standby_replicas=0 if settings.replication_factor == 1 else 1,
         key_serializer="raw",
         value_serializer="raw",
-        consumer_auto_offset_reset="earliest",
+        consumer_auto_offset_reset=settings.consumer_offset_reset,
         producer_acks=-1,
         autodiscover=False,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -67,6 +68,8 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
     log_level: str = "info"
+    # Where a new consumer group starts: the whole history, or only what comes next.
+    consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     # Which agents this worker runs (module names in agents/; empty: all). Sinks that
     # wait on outside systems can run in workers of their own (another app_id), so that
     # their backpressure never holds the stateful agents.

@@ -60,8 +60,8 @@ class Stack:
 
 
 @pytest.fixture
-def stack(settings: Settings, tryton: TrytonServer,
-          tmp_path: Path) -> Iterator[Stack]:
+def stack(settings: Settings, tryton: TrytonServer, tmp_path: Path,
+          request: pytest.FixtureRequest) -> Iterator[Stack]:
     store = f"flash{uuid.uuid4().hex[:6]}"
     emulator = EmulatorThread(EmulatorConfig(time_scale=0.05)).start()
     stores = {store: {"rest_url": emulator.api, "consumer_key": "ck_demo",
@@ -70,7 +70,11 @@ def stack(settings: Settings, tryton: TrytonServer,
     env = {**worker_env(settings), "WOOSYNC_STORES": json.dumps(stores),
            "WOOSYNC_ERP_URL": tryton.url, "WOOSYNC_ERP_POLL_INTERVAL": "0.5",
            "WOOSYNC_WOO_SWEEP_INTERVAL": "2", "WOOSYNC_WOO_SWEEP_OVERLAP_SECONDS": "5",
-           "WOOSYNC_DEFAULT_SAFETY_STOCK": str(SAFETY), "WOOSYNC_SINK_COALESCE_SECONDS": "0.2"}
+           "WOOSYNC_DEFAULT_SAFETY_STOCK": str(SAFETY), "WOOSYNC_SINK_COALESCE_SECONDS": "0.2",
+           # A test marked "fresh" starts its worker at the end of the topics, not
+           # working through what earlier tests left on the shared broker.
+           "WOOSYNC_CONSUMER_OFFSET_RESET": "latest" if request.node.get_closest_marker(
+               "fresh") else "earliest"}
     worker = worker_process(tmp_path / "worker.log", env).start(WORKER_READY)
     ingress = f"http://127.0.0.1:{settings.web_port}/webhooks/woocommerce/{store}"
     hooks = emulator.emulator.webhooks
@@ -158,10 +162,11 @@ async def test_flash_sale_store_stock_equals_erp_available_minus_holds(
     assert status == 200 and page["total"] >= len(skus) and len(page["items"]) == 10
 
 
+@pytest.mark.fresh
 async def test_hold_conversion_against_tryton_opens_no_gap(
     stack: Stack, tryton: TrytonServer, erp_admin: TrytonClient
 ) -> None:
-    skus = [item.sku for item in seed_data.products()]
+    skus = ["MUG"]  # this worker starts at the end of the topics: MUG is counted now
     await count_stock(erp_admin, "MUG", "WH", 100)  # whatever earlier tests left
     await _converged(stack, erp_admin, skus, within=90)
     mug = stack.emulator.emulator.store.by_sku("MUG")
