@@ -4,9 +4,13 @@ HoldConverted), both keyed by SKU, applies tables.inventory, and when a store's
 availability of the SKU changes writes AvailabilityChanged to ``inventory.availability``
 and one SetAvailability per changed store to ``store.commands``.
 
-Table ``inventory`` (key: SKU; raw bytes so that web requests route by the same
-partitioner as the topics): the SKU's state, and under ``__feed__`` the last heartbeat
-this partition received (the ERP feed's freshness).
+Events are taken in batches and grouped by SKU: each SKU's row is read and written once
+per batch and its availability published at most once (the value is absolute, so the
+last one is the one that matters). Tables (raw bytes keys, so that web requests route by
+the same partitioner as the topics): ``inventory`` (key: SKU) the SKU's row, and under
+``__feed__:<partition>`` the last heartbeat that partition received (the ERP feed's
+freshness); ``hold_lines`` (key: ``SKU|order|line``) each order line's hold, written on
+its SKU's partition.
 """
 
 from __future__ import annotations
@@ -17,92 +21,112 @@ from typing import Any
 
 from streams import topics
 from streams.envelope import deterministic_id, envelope, trace_for, utcnow
-from streams.runtime import Runtime
-from streams.settings import Settings
+from streams.inventory_config import channels, feed_key, hold_row, policy
+from streams.runtime import Inbound, Runtime, writing_as
 from tables.inventory import (
-    Channel,
+    Hold,
     Policy,
     SkuState,
     StoreAvailability,
-    apply_hold_converted,
-    apply_hold_released,
-    apply_hold_set,
+    apply_hold,
     apply_stock,
     atp,
+    hold_key,
     is_stale,
     publish,
 )
 
-
-def feed_key(partition: int) -> bytes:
-    """Where a partition keeps its last ERP heartbeat (each partition gets its own)."""
-    return f"__feed__:{partition}".encode()
-
-RULES = {"StockLevelObserved": apply_stock, "HoldSet": apply_hold_set,
-         "HoldReleased": apply_hold_released, "HoldConverted": apply_hold_converted}
-
-
-def channels(settings: Settings, sku: str) -> list[Channel]:
-    """Every store's view of one ERP product: its warehouses and its own SKU."""
-    out = []
-    for store_id, store in sorted(settings.stores.items()):
-        store_sku = next((s for s, code in store.sku_map.items() if code == sku), sku)
-        out.append(Channel(store_id, store.warehouses, store_sku))
-    return out
-
-
-def policy(settings: Settings, sku: str) -> Policy:
-    from datetime import timedelta
-
-    return Policy(safety_stock=settings.safety_stock.get(sku, settings.default_safety_stock),
-                  stale_after=timedelta(seconds=settings.erp_stale_seconds),
-                  stale_buffer=settings.stale_buffer)
+HOLD_EVENTS = frozenset({"HoldSet", "HoldReleased", "HoldConverted"})
 
 
 def register(runtime: Runtime) -> None:
     settings = runtime.settings
     app = runtime.app
+    # bytes keys are sent raw: the web router then hashes them exactly as the producers
+    # of the source topics do (a str key would go as JSON).
     table = app.Table("inventory", default=dict, partitions=settings.partitions,
-                      # bytes keys are sent raw: the web router then hashes them exactly as
-                      # the producers of the source topics do (a str key would go as JSON).
+                      key_type=bytes)
+    holds = app.Table("hold_lines", default=list, partitions=settings.partitions,
                       key_type=bytes)
     source = app.topic(topics.ERP_STOCK.name, topics.INVENTORY_HOLDS.name,
                        key_serializer="raw", value_serializer="raw")
 
     @app.agent(source, name="compute_availability")
     async def compute_availability(stream: Any) -> None:
-        async for inbound in runtime.decoded(stream, "availability"):
-            message = inbound.message
-            partition = inbound.event.message.partition
-            if message.short_name == "ErpFeedPolled":
-                table[feed_key(partition)] = {"polled_at": message.body["polled_at"].isoformat()}
-                continue
-            rule = RULES.get(message.short_name)
-            if rule is None:
-                continue
-            sku = inbound.key
-            state = SkuState.from_json(sku, table.get(sku.encode()))
-            new = rule(state, message.body)
-            now = utcnow()
-            feed = table.get(feed_key(partition)) or {}
-            polled = datetime.fromisoformat(feed["polled_at"]) if feed else None
-            rules = policy(settings, sku)
-            new, changed = publish(new, channels(settings, sku), rules,
-                                   is_stale(polled, now, rules), now)
-            if new != state:
-                table[sku.encode()] = new.to_json()
-            if changed:
-                await _publish(runtime, new, changed, message.body["envelope"], rules)
+        async for batch in runtime.batches(stream, "availability",
+                                           settings.inventory_batch_max,
+                                           settings.inventory_batch_seconds):
+            beats: dict[int, Inbound] = {}
+            by_sku: dict[str, list[Inbound]] = {}
+            for inbound in batch:
+                name = inbound.message.short_name
+                if name == "ErpFeedPolled":
+                    beats[inbound.event.message.partition] = inbound
+                elif name == "StockLevelObserved" or name in HOLD_EVENTS:
+                    by_sku.setdefault(inbound.key, []).append(inbound)
+            for partition, beat in beats.items():
+                writing_as(stream, beat)
+                feed = table.get(feed_key(partition)) or {}
+                polled = beat.message.body["polled_at"].isoformat()
+                if polled > feed.get("polled_at", ""):
+                    table[feed_key(partition)] = {"polled_at": polled}
+            for sku, items in by_sku.items():
+                try:
+                    await _one_sku(runtime, stream, table, holds, sku, items)
+                except Exception as exc:  # a bad message must not stop the agent
+                    for item in items:
+                        await runtime.dead_letter(item.event, "availability",
+                                                  f"{type(exc).__name__}: {exc}")
 
     runtime.tables["inventory"] = table
+    runtime.tables["hold_lines"] = holds
+
+
+async def _one_sku(runtime: Runtime, stream: Any, table: Any, holds: Any, sku: str,
+                   items: list[Inbound]) -> None:
+    """Apply one batch's events of one SKU; write its rows once; publish if changed."""
+    settings = runtime.settings
+    writing_as(stream, items[-1])
+    before = SkuState.from_json(sku, table.get(sku.encode()))
+    state = before
+    changed: dict[str, Hold] = {}
+    for item in items:
+        body = item.message.body
+        name = item.message.short_name
+        if name == "StockLevelObserved":
+            state = apply_stock(state, body)
+            continue
+        key = hold_key(body)
+        current = changed.get(key) or Hold.from_json(holds.get(hold_row(sku, key)))
+        state, new = apply_hold(state, name, current, body)
+        if new is not None:
+            changed[key] = new
+    now = utcnow()
+    partition = items[-1].event.message.partition
+    feed = table.get(feed_key(partition)) or {}
+    polled = datetime.fromisoformat(feed["polled_at"]) if feed else None
+    rules = policy(settings, sku)
+    state, out = publish(state, channels(settings, sku), rules, is_stale(polled, now, rules),
+                         now)
+    for key, hold in changed.items():
+        holds[hold_row(sku, key)] = hold.to_json()
+    if state != before:
+        table[sku.encode()] = state.to_json()
+    if out:
+        await _publish(runtime, state, out, items, rules)
 
 
 async def _publish(runtime: Runtime, state: SkuState, changed: list[StoreAvailability],
-                   cause: dict[str, Any], rules: Policy) -> None:
+                   causes: list[Inbound], rules: Policy) -> None:
     now = utcnow()
     settings = runtime.settings
     stamp = now.isoformat()
-    event_id = deterministic_id(cause["event_id"], "availability", state.sku)
+    last = causes[-1].message.body["envelope"]
+    # The change reflects every event of the batch: it occurred with the oldest of them
+    # (so latency measured from occurred_at is the worst case of the batch).
+    occurred = min(c.message.body["envelope"]["occurred_at"] for c in causes)
+    trace = last.get("trace_id") or trace_for(f"sku:{state.sku}")
+    event_id = deterministic_id(last["event_id"], "availability", state.sku)
     every = [{"store": c.store, "quantity": c.quantity, "stock_status": c.status,
               "stale": c.stale} for c in changed]
     for store_id, published in sorted(state.published.items()):
@@ -112,16 +136,14 @@ async def _publish(runtime: Runtime, state: SkuState, changed: list[StoreAvailab
     atp_value = atp(state, channels(settings, state.sku)[0], rules) if settings.stores else \
         Decimal(0)
     await runtime.send(topics.INVENTORY_AVAILABILITY, state.sku, "woosync.AvailabilityChanged", {
-        "envelope": envelope(event_id=event_id, occurred_at=cause["occurred_at"],
-                             observed_at=now, source="woosync", source_version=stamp,
-                             trace_id=cause.get("trace_id") or trace_for(f"sku:{state.sku}")),
+        "envelope": envelope(event_id=event_id, occurred_at=occurred, observed_at=now,
+                             source="woosync", source_version=stamp, trace_id=trace),
         "sku": state.sku, "atp": atp_value.quantize(Decimal("0.0001")),
         "stores": sorted(every, key=lambda s: str(s["store"]))})
     for item in changed:
         command_id = deterministic_id(event_id, item.store)
         await runtime.send(topics.STORE_COMMANDS, item.store_sku, "woosync.SetAvailability", {
-            "envelope": envelope(event_id=command_id, occurred_at=cause["occurred_at"],
-                                 observed_at=now, source="woosync", source_version=stamp,
-                                 trace_id=cause.get("trace_id") or trace_for(state.sku)),
+            "envelope": envelope(event_id=command_id, occurred_at=occurred, observed_at=now,
+                                 source="woosync", source_version=stamp, trace_id=trace),
             "command_id": command_id, "store": item.store, "sku": item.store_sku,
             "quantity": item.quantity, "stock_status": item.status})

@@ -1,6 +1,7 @@
 """The inventory's web pages.
 
-``GET /reservations/{sku}``: the SKU's holds with their orders, the ERP's levels per
+``GET /reservations/{sku}``: the SKU's holds with their orders (at most MAX_LISTED of
+them listed; ``held`` is the sum of all that count), the ERP's levels per
 warehouse and the time of that read, ATP and the last value published to each store
 (and when), and whether the ERP feed is stale. Table-routed: any worker answers, by
 proxying to the worker that owns the SKU's partition. 400 for a malformed SKU, 404 for
@@ -23,11 +24,11 @@ from kafka.consumer import KafkaConsumer
 from kafka.partitioner.default import murmur2
 from kafka.structs import TopicPartition
 
-from agents.availability import channels, feed_key, policy
 from streams import topics
 from streams.codec import Codec
+from streams.inventory_config import channels, feed_key, policy
 from streams.runtime import Runtime
-from tables.inventory import SkuState, atp, counts, is_stale
+from tables.inventory import Hold, SkuState, atp, counts, held, is_stale
 
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
@@ -37,8 +38,27 @@ def partition_of(key: bytes, partitions: int) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-def reservation(runtime: Runtime, state: SkuState, feed: dict[str, Any] | None
-                ) -> dict[str, Any]:
+# A SKU's page lists at most this many holds (the sums always cover all of them).
+MAX_LISTED = 1000
+
+
+def sku_holds(holds: Any, sku: str) -> list[tuple[str, Hold]]:
+    """The SKU's hold rows on this worker with a quantity, by order and line.
+
+    Reads every row of the worker's ``hold_lines`` partitions: a debugging page's cost,
+    not the agent's."""
+    prefix = f"{sku}|".encode()
+    out = []
+    for row, data in holds.items():
+        if row.startswith(prefix):
+            hold = Hold.from_json(data)
+            if hold is not None and hold.quantity:
+                out.append((row[len(prefix):].decode(), hold))
+    return sorted(out, key=lambda item: item[0])
+
+
+def reservation(runtime: Runtime, state: SkuState, holds: list[tuple[str, Hold]],
+                feed: dict[str, Any] | None) -> dict[str, Any]:
     settings = runtime.settings
     rules = policy(settings, state.sku)
     polled = datetime.fromisoformat(feed["polled_at"]) if feed else None
@@ -47,10 +67,14 @@ def reservation(runtime: Runtime, state: SkuState, feed: dict[str, Any] | None
         "erp": {"read_at": state.read_at,
                 "warehouses": {w: {"on_hand": str(a), "forecast": str(b)}
                                for w, (a, b) in sorted(state.levels.items())}},
+        "held": str(held(state)),
+        "holds_listed": min(len(holds), MAX_LISTED), "holds_total": len(holds),
         "holds": [{"order_id": key.split("|")[0], "line_id": key.split("|")[1],
                    "store": h.store, "quantity": str(h.quantity), "order_version": h.version,
-                   "converted_at": h.converted_at, "counts": counts(h, state.read_at)}
-                  for key, h in sorted(state.holds.items()) if h.quantity],
+                   "converted_at": h.converted_at,
+                   "counts": counts(h.converted_at, state.read_at)
+                   and (h.converted_at is None or key in state.converting)}
+                  for key, h in holds[:MAX_LISTED]],
         "stores": {c.store: {"atp": str(atp(state, c, rules)),
                              "published": (lambda p: {"quantity": p.quantity,
                                                       "stock_status": p.status,
@@ -64,7 +88,8 @@ def reservation(runtime: Runtime, state: SkuState, feed: dict[str, Any] | None
 
 def register(runtime: Runtime) -> None:
     table = runtime.tables.get("inventory")
-    if table is None:
+    hold_lines = runtime.tables.get("hold_lines")
+    if table is None or hold_lines is None:
         return
     app = runtime.app
     settings = runtime.settings
@@ -80,7 +105,8 @@ def register(runtime: Runtime) -> None:
             return web.json({"error": f"unknown SKU {sku!r}"}, status=404)
         state = SkuState.from_json(sku, data)
         feed = table.get(feed_key(partition_of(sku.encode(), settings.partitions)))
-        return web.json(reservation(runtime, state, feed))
+        holds = await asyncio.to_thread(sku_holds, hold_lines, sku)
+        return web.json(reservation(runtime, state, holds, feed))
 
     @app.page("/availability")
     async def availability(web: Any, request: Any) -> Any:

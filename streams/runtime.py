@@ -96,6 +96,20 @@ class Runtime:
             if inbound is not None:
                 yield inbound
 
+    async def batches(self, stream: faust.StreamT[Any], stage: str, max_events: int,
+                      within: float) -> AsyncIterator[list[Inbound]]:
+        """Yield the readable inputs of each batch Faust takes (dead-lettering the rest).
+        The batch's events are acknowledged once the caller has handled it."""
+        # take_events is on faust.Stream, not on its StreamT interface.
+        taking = stream.take_events(max_events, within)  # type: ignore[attr-defined]
+        async for events in taking:
+            batch = []
+            for event in events:
+                inbound = await self.decode_event(event, stage)
+                if inbound is not None:
+                    batch.append(inbound)
+            yield batch
+
     async def decode_event(self, event: faust.EventT[Any], stage: str) -> Inbound | None:
         """The decoded input, or None after dead-lettering what cannot be read."""
         topic = event.message.topic
@@ -112,6 +126,17 @@ class Runtime:
         self.metrics.events_in.labels(topic, message.short_name).inc()
         key = event.key.decode(errors="replace") if isinstance(event.key, bytes) else ""
         return Inbound(key, message, event)
+
+
+def writing_as(stream: faust.StreamT[Any], inbound: Inbound) -> None:
+    """Make table writes that follow belong to ``inbound``'s partition.
+
+    Faust chooses a table row's changelog partition (and RocksDB its partition store)
+    from the stream's current event, which a batch taken with ``take_events`` does not
+    set in the agent's task. Every event of a key is on the key's partition, so setting
+    one of them before writing that key's rows puts the rows where a rebalance will look
+    for them."""
+    stream._set_current_event(inbound.event)  # type: ignore[attr-defined]
 
 
 _VALUES_BY_TOPIC = {spec.name: set(spec.values) for spec in registry.ALL}

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # published less this buffer, and marked stale.
     erp_stale_seconds: float = Field(default=60.0, gt=0)
     stale_buffer: Decimal = Decimal(5)
+    # The availability agent takes events in batches (one table write and at most one
+    # availability per SKU per batch): at most this many, waiting at most this long.
+    inventory_batch_max: int = Field(default=2000, ge=1)
+    inventory_batch_seconds: float = Field(default=0.02, gt=0)
     erp_url: str = "http://127.0.0.1:8000"
     erp_database: str = "woosync"
     erp_user: str = "woosync"

@@ -1,9 +1,12 @@
 """Reservations and availability, the SKU side. Pure; ``now`` is passed in.
 
-State per SKU: the ERP's latest stock read (every warehouse's on hand and forecast,
-with the ERP time of the read), the holds of store order lines (set, never added; a
-hold event older than the one stored changes nothing), and what was last published to
-each store. Available to promise for a store is
+Two kinds of row. A hold (per SKU, order and line): what the line holds, the order
+snapshot that set it (set, never added; a hold event older than the one stored changes
+nothing) and when the ERP confirmed its sale. The SKU's row: the ERP's latest stock read
+(every warehouse's on hand and forecast, with the ERP time of the read), the sum of the
+unconverted holds, the converted holds whose confirmation is newer than that read, and
+what was last published to each store. An event touches one hold and the SKU's row, so
+its cost does not grow with the number of holds. Available to promise for a store is
 
     ATP = sum over the store's warehouses of forecast (on hand - allocated)
           - holds - safety stock
@@ -28,10 +31,23 @@ ZERO = Decimal(0)
 
 @dataclass(frozen=True)
 class Hold:
+    """One order line's hold of the SKU. Kept on its own (table ``hold_lines``, key
+    ``sku|order|line``) so that an event costs the same however many holds a SKU has."""
+
     quantity: Decimal
     store: str
     version: str  # the order snapshot that set it
     converted_at: str | None = None
+
+    def to_json(self) -> list[Any]:
+        return [str(self.quantity), self.store, self.version, self.converted_at]
+
+    @classmethod
+    def from_json(cls, data: list[Any] | None) -> Hold | None:
+        if not data:
+            return None
+        quantity, store, version, converted_at = data
+        return cls(Decimal(quantity), store, version, converted_at)
 
 
 @dataclass(frozen=True)
@@ -44,18 +60,22 @@ class Published:
 
 @dataclass(frozen=True)
 class SkuState:
+    """The SKU's row: the ERP's latest read, the sum of its unconverted holds, the
+    converted holds the ERP's figure does not count yet, and what each store was sent."""
+
     sku: str
     # warehouse -> (on hand, forecast)
     levels: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     read_at: str | None = None
-    holds: dict[str, Hold] = field(default_factory=dict)  # "order|line" -> hold
+    open: Decimal = ZERO  # sum of the holds not converted
+    # hold key "order|line" -> (quantity, confirmed_at): converted after the latest read
+    converting: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
     published: dict[str, Published] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"sku": self.sku, "read_at": self.read_at,
+        return {"sku": self.sku, "read_at": self.read_at, "open": str(self.open),
                 "levels": {w: [str(a), str(b)] for w, (a, b) in self.levels.items()},
-                "holds": {k: [str(h.quantity), h.store, h.version, h.converted_at]
-                          for k, h in self.holds.items()},
+                "converting": {k: [str(q), at] for k, (q, at) in self.converting.items()},
                 "published": {s: [p.quantity, p.status, p.stale, p.at]
                               for s, p in self.published.items()}}
 
@@ -65,8 +85,8 @@ class SkuState:
             return cls(sku)
         return cls(sku,
                    {w: (Decimal(a), Decimal(b)) for w, (a, b) in data["levels"].items()},
-                   data["read_at"],
-                   {k: Hold(Decimal(q), s, v, c) for k, (q, s, v, c) in data["holds"].items()},
+                   data["read_at"], Decimal(data["open"]),
+                   {k: (Decimal(q), at) for k, (q, at) in data["converting"].items()},
                    {s: Published(q, st, stale, at)
                     for s, (q, st, stale, at) in data["published"].items()})
 
@@ -88,64 +108,77 @@ class Policy:
 
 
 def apply_stock(state: SkuState, body: dict[str, Any]) -> SkuState:
+    """A stock read; an older one than the latest changes nothing. Converted holds the
+    new read counts (confirmed before it) stop counting here."""
     read_at = body["read_at"].isoformat()
     if state.read_at is not None and read_at <= state.read_at:
         return state
     levels = {w["warehouse"]: (w["on_hand"], w["forecast"]) for w in body["warehouses"]}
-    return replace(state, levels=levels, read_at=read_at)
+    converting = {k: v for k, v in state.converting.items() if counts(v[1], read_at)}
+    return replace(state, levels=levels, read_at=read_at, converting=converting)
 
 
-def _hold_key(body: dict[str, Any]) -> str:
+def hold_key(body: dict[str, Any]) -> str:
+    """A hold's key within its SKU: the order and its line."""
     return f"{body['order_id']}|{body['line_id']}"
 
 
-def apply_hold_set(state: SkuState, body: dict[str, Any]) -> SkuState:
-    key, version = _hold_key(body), body["order_version"].isoformat()
-    current = state.holds.get(key)
+def next_hold(kind: str, current: Hold | None, body: dict[str, Any]) -> Hold | None:
+    """The hold after one HoldSet / HoldReleased / HoldConverted, or None when the event
+    changes nothing (older than the hold, or already applied)."""
+    if kind == "HoldConverted":
+        if current is not None and current.converted_at is not None:
+            return None
+        confirmed = body["confirmed_at"].isoformat()
+        # A conversion seen first is kept for the hold it belongs to.
+        base = current or Hold(ZERO, body.get("store", ""), "")
+        return replace(base, converted_at=confirmed)
+    version = body["order_version"].isoformat()
     if current is not None and current.version > version:
-        return state
+        return None
     converted = current.converted_at if current else None
-    hold = Hold(body["quantity"], body["store"], version, converted)
-    if current == hold:
-        return state
-    return replace(state, holds={**state.holds, key: hold})
+    # A release is kept as a zero hold with its version, so that an older HoldSet
+    # replayed later cannot bring it back.
+    quantity = body["quantity"] if kind == "HoldSet" else ZERO
+    hold = Hold(quantity, body["store"], version, converted)
+    return None if hold == current else hold
 
 
-def apply_hold_released(state: SkuState, body: dict[str, Any]) -> SkuState:
-    key, version = _hold_key(body), body["order_version"].isoformat()
-    current = state.holds.get(key)
-    if current is not None and current.version > version:
-        return state
-    if current is not None and current.quantity == 0 and current.version == version:
-        return state
-    # Kept as a zero hold with its version, so that an older HoldSet replayed later
-    # cannot bring it back.
-    converted = current.converted_at if current else None
-    return replace(state, holds={**state.holds, key: Hold(ZERO, body["store"], version,
-                                                          converted)})
+def account(state: SkuState, key: str, before: Hold | None, after: Hold) -> SkuState:
+    """The SKU's sums once one hold went from ``before`` to ``after``."""
+    open_ = state.open
+    converting = state.converting
+    if before is not None and before.converted_at is None:
+        open_ -= before.quantity
+    if after.converted_at is None:
+        open_ += after.quantity
+    elif before is None or before.converted_at is None:
+        # Converted now: it counts until a read taken after the confirmation arrives.
+        if counts(after.converted_at, state.read_at):
+            converting = {**converting, key: (after.quantity, after.converted_at)}
+    elif key in converting:
+        converting = {**converting, key: (after.quantity, after.converted_at)}
+    return replace(state, open=open_, converting=converting)
 
 
-def apply_hold_converted(state: SkuState, body: dict[str, Any]) -> SkuState:
-    key = _hold_key(body)
-    current = state.holds.get(key)
-    confirmed = body["confirmed_at"].isoformat()
-    if current is None:
-        # The conversion came first: remember it for the hold it belongs to.
-        current = Hold(ZERO, body.get("store", ""), "")
-    elif current.converted_at is not None:
-        return state
-    return replace(state, holds={**state.holds, key: replace(current, converted_at=confirmed)})
+def apply_hold(state: SkuState, kind: str, current: Hold | None, body: dict[str, Any]
+               ) -> tuple[SkuState, Hold | None]:
+    """One hold event: the SKU's new row and the hold's new row (None: unchanged)."""
+    after = next_hold(kind, current, body)
+    if after is None:
+        return state, None
+    return account(state, hold_key(body), current, after), after
 
 
-def counts(hold: Hold, read_at: str | None) -> bool:
+def counts(converted_at: str | None, read_at: str | None) -> bool:
     """Whether a hold still counts: not converted, or converted after the latest read
-    (so the ERP's figure does not include the order yet). A finished hold is kept, with
-    its version, so that no replayed or later event can bring it back."""
-    return hold.converted_at is None or read_at is None or read_at <= hold.converted_at
+    (so the ERP's figure does not include the order yet)."""
+    return converted_at is None or read_at is None or read_at <= converted_at
 
 
 def held(state: SkuState) -> Decimal:
-    return sum((h.quantity for h in state.holds.values() if counts(h, state.read_at)), ZERO)
+    return state.open + sum((q for q, at in state.converting.values()
+                             if counts(at, state.read_at)), ZERO)
 
 
 def atp(state: SkuState, channel: Channel, policy: Policy) -> Decimal:

@@ -1,0 +1,37 @@
+"""How the inventory agent and its web pages read settings and name table rows.
+
+Consumes Settings; produces each store's Channel and the Policy for one ERP product
+(tables.inventory's inputs), and the keys of the ``inventory`` and ``hold_lines`` rows.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from streams.settings import Settings
+from tables.inventory import Channel, Policy
+
+
+def feed_key(partition: int) -> bytes:
+    """Where a partition keeps its last ERP heartbeat (each partition gets its own)."""
+    return f"__feed__:{partition}".encode()
+
+
+def hold_row(sku: str, key: str) -> bytes:
+    """A hold's row in ``hold_lines``: the SKU first, so the SKU's holds sort together."""
+    return f"{sku}|{key}".encode()
+
+
+def channels(settings: Settings, sku: str) -> list[Channel]:
+    """Every store's view of one ERP product: its warehouses and its own SKU."""
+    out = []
+    for store_id, store in sorted(settings.stores.items()):
+        store_sku = next((s for s, code in store.sku_map.items() if code == sku), sku)
+        out.append(Channel(store_id, store.warehouses, store_sku))
+    return out
+
+
+def policy(settings: Settings, sku: str) -> Policy:
+    return Policy(safety_stock=settings.safety_stock.get(sku, settings.default_safety_stock),
+                  stale_after=timedelta(seconds=settings.erp_stale_seconds),
+                  stale_buffer=settings.stale_buffer)
