@@ -5,7 +5,9 @@ one run (the machine is shared and noisy: compare the ratios of one run).
 2. trivial Faust agent: one table increment per event (the framework floor);
 3. woosync: the real worker's compute_availability on ``inventory.holds`` +
    ``erp.stock`` (hold rules, ATP, availability, SetAvailability commands);
-4. latency at a paced rate: event produced -> SetAvailability emitted, p50/p95/p99.
+4. latency at paced rates: event produced -> SetAvailability emitted, p50/p95/p99 (the
+   command's occurred_at is the oldest event of the batch it reflects); each paced run
+   has a worker of its own that starts at the end of the topics.
 
 Results are printed and written to bench-results/stream.json. No Tryton: the ERP's
 stock levels and heartbeats are produced like the feed would.
@@ -173,11 +175,13 @@ def woosync_rate(settings: Settings, workdir: Path, count: int) -> dict[str, flo
 
 def latency(settings: Settings, workdir: Path, rate: float, seconds: float) -> dict[str, Any]:
     """Produce at ``rate`` while a worker runs; read the SetAvailability commands back."""
-    env = _availability_worker(settings, workdir / "latency", free_port())
+    env = {**_availability_worker(settings, workdir / f"latency-{rate:g}", free_port()),
+           "WOOSYNC_CONSUMER_OFFSET_RESET": "latest"}
     consumer = KafkaConsumer(t.STORE_COMMANDS.name, bootstrap_servers=settings.bootstrap_servers,
                              group_id=None, auto_offset_reset="latest")
     consumer.poll(timeout_ms=1000)
-    worker = worker_process(workdir / "latency.log", env).start(WORKER_READY, timeout=120)
+    worker = worker_process(workdir / f"latency-{rate:g}.log", env).start(WORKER_READY,
+                                                                          timeout=120)
     try:
         paced_from = datetime.now(UTC)
         produce_workload(settings, int(rate * seconds), rate=rate)
@@ -207,14 +211,14 @@ def latency(settings: Settings, workdir: Path, rate: float, seconds: float) -> d
         worker.stop()
 
 
-def run(count: int = 30_000, rate: float = 2000.0, seconds: float = 10.0,
+def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 10.0,
         out: Path = Path("bench-results/stream.json")) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="woosync-bench-"))
     with LocalKafka(workdir / "kafka") as kafka:
         settings = load_settings(broker=f"kafka://{kafka.bootstrap}", partitions=8)
         ensure_topics(settings)
-        # Latency first, on empty topics, so that no backlog is measured with it.
-        paced = latency(settings, workdir, rate, seconds)
+        # Latency first, so that the throughput workers' backlog is not in its way.
+        paced = [latency(settings, workdir, rate, seconds) for rate in rates or [2000.0]]
         produced = produce_workload(settings, count)
         # The same records, copied to a topic of their own for the floor and the ceiling.
         admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
@@ -235,6 +239,9 @@ def run(count: int = 30_000, rate: float = 2000.0, seconds: float = 10.0,
                                               / trivial["events_per_s"], 2),
         }
         result["latency"] = paced
+        result["settings"] = {"inventory_batch_max": settings.inventory_batch_max,
+                              "inventory_batch_seconds": settings.inventory_batch_seconds,
+                              "producer_linger_seconds": settings.producer_linger_seconds}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -24,7 +24,9 @@ def build() -> faust.App:
                     web_port=settings.web_port, web_host="127.0.0.1",
                     topic_partitions=settings.partitions, table_standby_replicas=0,
                     key_serializer="raw", value_serializer="raw",
-                    consumer_auto_offset_reset="earliest", autodiscover=False)
+                    consumer_auto_offset_reset="earliest", autodiscover=False,
+                    # The same producer tuning as woosync's workers, for a fair floor.
+                    producer_linger=settings.producer_linger_seconds)
     topic = app.topic(os.environ["BENCH_TOPIC"], key_serializer="raw", value_serializer="raw")
     counts = app.Table("bench_counts", default=int, partitions=settings.partitions)
     expected = int(os.environ["BENCH_EXPECTED"])

@@ -64,6 +64,7 @@ def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) ->
         value_serializer="raw",
         consumer_auto_offset_reset=settings.consumer_offset_reset,
         producer_acks=-1,
+        producer_linger=settings.producer_linger_seconds,
         autodiscover=False,
     )
     runtime = Runtime(app, settings, Topics(app, settings), Codec(), Metrics(),

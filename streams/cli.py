@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
 
     bench = sub.add_parser("bench", help="measure the stream path (broker, Faust, woosync)")
     bench.add_argument("--events", type=int, default=30_000)
-    bench.add_argument("--rate", type=float, default=2000.0, help="events/s for latency")
+    bench.add_argument("--rate", type=float, nargs="+", default=[2000.0],
+                       help="events/s for latency (several: one paced run each)")
     bench.add_argument("--seconds", type=float, default=10.0, help="latency run length")
 
     bench_erp = sub.add_parser("bench-erp", help="measure ERP command latency and feed delay")
@@ -130,7 +131,7 @@ def _emulator(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from benchmarks.stream_bench import run
 
-    run(count=args.events, rate=args.rate, seconds=args.seconds)
+    run(count=args.events, rates=args.rate, seconds=args.seconds)
     return 0
 
 

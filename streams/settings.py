@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # availability per SKU per batch): at most this many, waiting at most this long.
     inventory_batch_max: int = Field(default=2000, ge=1)
     inventory_batch_seconds: float = Field(default=0.02, gt=0)
+    # How long the producer waits to fill a request: changelog rows and outputs of one
+    # batch then travel in a few produce requests instead of one each (Faust's default
+    # is 0).
+    producer_linger_seconds: float = Field(default=0.005, ge=0)
     erp_url: str = "http://127.0.0.1:8000"
     erp_database: str = "woosync"
     erp_user: str = "woosync"
