@@ -65,14 +65,14 @@ def register(runtime: Runtime) -> None:
                 elif name == "StockLevelObserved" or name in HOLD_EVENTS:
                     by_sku.setdefault(inbound.key, []).append(inbound)
             for partition, beat in beats.items():
-                writing_as(stream, beat)
+                writing_as(beat)
                 feed = table.get(feed_key(partition)) or {}
                 polled = beat.message.body["polled_at"].isoformat()
                 if polled > feed.get("polled_at", ""):
                     table[feed_key(partition)] = {"polled_at": polled}
             for sku, items in by_sku.items():
                 try:
-                    await _one_sku(runtime, stream, table, holds, sku, items)
+                    await _one_sku(runtime, table, holds, sku, items)
                 except Exception as exc:  # a bad message must not stop the agent
                     for item in items:
                         await runtime.dead_letter(item.event, "availability",
@@ -82,11 +82,11 @@ def register(runtime: Runtime) -> None:
     runtime.tables["hold_lines"] = holds
 
 
-async def _one_sku(runtime: Runtime, stream: Any, table: Any, holds: Any, sku: str,
+async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
                    items: list[Inbound]) -> None:
     """Apply one batch's events of one SKU; write its rows once; publish if changed."""
     settings = runtime.settings
-    writing_as(stream, items[-1])
+    writing_as(items[-1])
     before = SkuState.from_json(sku, table.get(sku.encode()))
     state = before
     changed: dict[str, Hold] = {}

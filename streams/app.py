@@ -65,6 +65,8 @@ def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) ->
         consumer_auto_offset_reset=settings.consumer_offset_reset,
         producer_acks=-1,
         producer_linger=settings.producer_linger_seconds,
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=settings.session_timeout_seconds / 10,
         autodiscover=False,
     )
     runtime = Runtime(app, settings, Topics(app, settings), Codec(), Metrics(),

@@ -8,11 +8,13 @@ Agents never touch bytes or the codec themselves, so a bad value can never crash
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import faust
+from faust.streams import _current_event
 
 from streams import topics as registry
 from streams.codec import Codec, Message
@@ -128,15 +130,19 @@ class Runtime:
         return Inbound(key, message, event)
 
 
-def writing_as(stream: faust.StreamT[Any], inbound: Inbound) -> None:
+def writing_as(inbound: Inbound) -> None:
     """Make table writes that follow belong to ``inbound``'s partition.
 
     Faust chooses a table row's changelog partition (and RocksDB its partition store)
-    from the stream's current event, which a batch taken with ``take_events`` does not
-    set in the agent's task. Every event of a key is on the key's partition, so setting
-    one of them before writing that key's rows puts the rows where a rebalance will look
-    for them."""
-    stream._set_current_event(inbound.event)  # type: ignore[attr-defined]
+    from the current event, which a batch taken with ``take_events`` does not set in the
+    agent's task. Every event of a key is on the key's partition, so setting one of them
+    before writing that key's rows puts the rows where a rebalance will look for them.
+
+    Only the context variable is set: ``Stream._set_current_event`` would also set the
+    stream's ``current_event``, which take_events reads to pair each buffered value with
+    its event, and a value arriving meanwhile would be buffered with the wrong event
+    (one event lost, another handled twice)."""
+    _current_event.set(weakref.ref(inbound.event))
 
 
 _VALUES_BY_TOPIC = {spec.name: set(spec.values) for spec in registry.ALL}

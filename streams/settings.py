@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     # batch then travel in a few produce requests instead of one each (Faust's default
     # is 0).
     producer_linger_seconds: float = Field(default=0.005, ge=0)
+    # A worker that stops heartbeating is out of the group after this long, and its
+    # partitions go to the others: how long a dead worker's SKUs go unserved.
+    session_timeout_seconds: float = Field(default=30.0, ge=6)
     erp_url: str = "http://127.0.0.1:8000"
     erp_database: str = "woosync"
     erp_user: str = "woosync"
