@@ -2,9 +2,10 @@
 ``erp.documents`` (SalesOrderObserved), both keyed by order id, and writes the hold
 events of each order line to ``inventory.holds``, keyed by the ERP product code:
 HoldSet / HoldReleased from the store's order states and refunds, HoldConverted when
-the ERP has confirmed the sale. Table ``order_holds`` (key: order id): per order, the
-state of tables.holds. A line whose SKU maps to no ERP product holds nothing and goes
-to ``dlq``, counted.
+the ERP has confirmed the sale. A variation whose stock the parent manages holds against
+the parent's SKU (read from the global table ``stock_owners``). Table ``order_holds``
+(key: order id): per order, the state of tables.holds. A line whose SKU maps to no ERP
+product holds nothing and goes to ``dlq``, counted.
 """
 
 from __future__ import annotations
@@ -12,10 +13,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from agents.stock_owners import owner_key
 from streams import topics
 from streams.envelope import deterministic_id, envelope, trace_for, utcnow
 from streams.runtime import Inbound, Runtime
-from tables.holds import HoldEvent, OrderHolds, apply_order, apply_refund, apply_sale
+from tables.holds import (
+    HoldEvent,
+    OrderHolds,
+    apply_order,
+    apply_refund,
+    apply_sale,
+    stock_sku,
+)
 
 
 def register(runtime: Runtime) -> None:
@@ -53,12 +62,30 @@ def _apply(runtime: Runtime, state: OrderHolds, inbound: Inbound
     name = inbound.message.short_name
     if name == "OrderObserved":
         store = runtime.settings.stores.get(body["store"])
-        skus = {line["sku"]: store.erp_code(line["sku"]) if store else None
-                for line in body["lines"] if line["sku"]}
-        return apply_order(state, body, {k: v for k, v in skus.items() if v})
+        owners = _owners(runtime, body)
+        skus = {}
+        for line in body["lines"]:
+            uses = stock_sku(line, owners)
+            if line["sku"] and uses and store:
+                skus[line["sku"]] = store.erp_code(uses)
+        return apply_order(state, body, skus)
     if name == "RefundObserved":
         return apply_refund(state, body)
     return apply_sale(state, body)
+
+
+def _owners(runtime: Runtime, order: dict[str, Any]) -> dict[int, tuple[str, int]]:
+    """The order's variations and their parents, as the stock_owners table knows them."""
+    table = runtime.tables.get("stock_owners")
+    if table is None:
+        return {}
+    out: dict[int, tuple[str, int]] = {}
+    for line in order["lines"]:
+        for product_id in (line["variation_id"], line["product_id"]):
+            row = table.get(owner_key(order["store"], product_id)) if product_id else None
+            if row:
+                out[product_id] = (row["sku"], row["managed_by"])
+    return out
 
 
 async def _send(runtime: Runtime, state: OrderHolds, event: HoldEvent,

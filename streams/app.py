@@ -29,6 +29,7 @@ def default_agents(only: tuple[str, ...] = ()) -> list[Registrar]:
         erp_commands,
         erp_feed,
         holds,
+        stock_owners,
         store_sink,
         trace,
         woo_normalize,
@@ -39,7 +40,8 @@ def default_agents(only: tuple[str, ...] = ()) -> list[Registrar]:
     every = {"trace": trace.register, "erp_commands": erp_commands.register,
              "erp_feed": erp_feed.register, "woo_normalize": woo_normalize.register,
              "woo_sweep": woo_sweep.register, "store_sink": store_sink.register,
-             "holds": holds.register, "availability": availability.register,
+             "stock_owners": stock_owners.register, "holds": holds.register,
+             "availability": availability.register,
              "inventory_web": inventory_web.register}
     unknown = set(only) - set(every)
     if unknown:

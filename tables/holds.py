@@ -4,7 +4,8 @@ A line holds exactly what WooCommerce took out of its own stock for it and the E
 not allocated yet (DESIGN.md section 5): WooCommerce reduces stock when an order
 reaches processing, on-hold or completed (whichever is seen first; an order may first be
 seen already completed), restores it on cancelled or back to pending, and a refund with
-restock gives back the refunded quantities. The ERP allocates when it confirms the sale;
+restock gives back the refunded quantities. A variation whose stock the parent manages
+holds against the parent's SKU. The ERP allocates when it confirms the sale;
 the hold then converts (the inventory side keeps counting it until a stock read taken
 after the confirmation arrives).
 
@@ -16,6 +17,7 @@ replay of any of them sends nothing twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
@@ -77,6 +79,19 @@ class HoldEvent:
 
 
 Result = tuple[OrderHolds, list[HoldEvent]]
+
+
+def stock_sku(line: dict[str, Any], owners: Mapping[int, tuple[str, int]]) -> str | None:
+    """The store SKU whose stock a line uses: its own, or for a variation whose stock the
+    parent manages (``owners``: product id -> (SKU, id of the product whose stock it
+    uses)), the parent's. Unknown products and parents without a SKU keep the line's own
+    SKU (a later snapshot of the order moves the hold once the products are known)."""
+    variation = line.get("variation_id") or 0
+    owner = owners.get(variation) if variation else None
+    if owner is None or owner[1] in (0, variation):
+        return line["sku"]  # type: ignore[no-any-return]
+    parent = owners.get(owner[1])
+    return parent[0] if parent and parent[0] else line["sku"]
 
 
 def apply_order(state: OrderHolds, order: dict[str, Any], erp_sku: dict[str, str]) -> Result:

@@ -222,3 +222,39 @@ def _checkout(stack: Stack, product_id: int) -> Any:
         headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
+
+
+@pytest.mark.fresh
+async def test_a_parent_managed_variation_holds_against_its_parent(stack: Stack) -> None:
+    tag = uuid.uuid4().hex[:6].upper()
+    parent_sku, small_sku = f"HD{tag}", f"HD{tag}-S"
+    store = stack.emulator.emulator.store
+
+    def add() -> tuple[int, int]:
+        parent = store.add_product(name="Hoodie", sku=parent_sku, type="variable",
+                                   stock_quantity=50)
+        small = store.add_product(name="Hoodie S", sku=small_sku, type="variation",
+                                  parent_id=parent.id, manage_stock="parent",
+                                  stock_quantity=None)
+        return parent.id, small.id
+
+    _, small_id = await asyncio.to_thread(stack.emulator.run, add)
+    # The store sweep reads the new products; then an order for the variation.
+    seen = await asyncio.to_thread(
+        read_until, stack.settings, t.COMMERCE_PRODUCTS.name, lambda got: bool(got),
+        keep=lambda key, m: key == small_sku, timeout=60)
+    assert seen and seen[-1][1].body["stock_managed_by"] != small_id
+    await asyncio.sleep(2)  # the owners table is written by another agent
+    order = await asyncio.to_thread(_checkout, stack, small_id)
+    deadline = time.monotonic() + 60
+    status, body = 0, {}
+    while time.monotonic() < deadline:
+        status, body = stack.get(f"/reservations/{parent_sku}")
+        if status == 200 and body["holds"]:
+            break
+        await asyncio.sleep(1)
+    assert status == 200, body
+    assert [(h["order_id"], Decimal(h["quantity"])) for h in body["holds"]] == [
+        (f"woo:{stack.store}:{order['id']}", 1)]
+    # Nothing was held against the variation's own SKU.
+    assert stack.get(f"/reservations/{small_sku}")[0] == 404

@@ -10,7 +10,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tables.holds import OrderHolds, apply_order, apply_refund, apply_sale, desired
+from tables.holds import (
+    OrderHolds,
+    apply_order,
+    apply_refund,
+    apply_sale,
+    desired,
+    stock_sku,
+)
 
 T0 = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
 SKUS = {"TEE": "TEE", "MUG": "MUG"}
@@ -144,3 +151,25 @@ def test_order_snapshots_in_any_order_end_at_the_newest(snapshots: list[tuple[st
     newest = max(unique, key=lambda s: s[1])
     assert state.version == (T0 + timedelta(seconds=newest[1])).isoformat()
     assert Decimal(0) <= sum(q for _, q in desired(state).values()) <= 3
+
+
+def test_a_parent_managed_variation_uses_the_parents_sku() -> None:
+    owners = {10: ("HOODIE", 10), 11: ("HOODIE-S", 10), 12: ("HOODIE-M", 12),
+              20: ("", 20), 21: ("BAG-S", 20)}
+    line = {"sku": "HOODIE-S", "product_id": 10, "variation_id": 11}
+    assert stock_sku(line, owners) == "HOODIE"
+    # A variation managing its own stock, a simple product, an unknown variation.
+    assert stock_sku({**line, "sku": "HOODIE-M", "variation_id": 12}, owners) == "HOODIE-M"
+    assert stock_sku({"sku": "MUG", "product_id": 5, "variation_id": 0}, owners) == "MUG"
+    assert stock_sku({**line, "variation_id": 99}, owners) == "HOODIE-S"
+    # A parent without a SKU cannot be held against: the line keeps its own.
+    assert stock_sku({"sku": "BAG-S", "product_id": 20, "variation_id": 21},
+                     {**owners, 21: ("BAG-S", 20)}) == "BAG-S"
+
+
+def test_a_line_moving_to_its_parents_sku_releases_the_old_hold() -> None:
+    state, _ = apply_order(OrderHolds("woo:s:1"), _order("processing", 1, [("1", "H-S", 2)]),
+                           {"H-S": "H-S"})
+    state, events = apply_order(state, _order("processing", 2, [("1", "H-S", 2)]),
+                                {"H-S": "H"})
+    assert [(e.kind, e.sku) for e in events] == [("HoldReleased", "H-S"), ("HoldSet", "H")]
