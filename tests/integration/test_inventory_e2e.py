@@ -247,7 +247,7 @@ async def test_a_parent_managed_variation_holds_against_its_parent(stack: Stack)
     await asyncio.sleep(2)  # the owners table is written by another agent
     order = await asyncio.to_thread(_checkout, stack, small_id)
     deadline = time.monotonic() + 60
-    status, body = 0, {}
+    status, body = 0, dict[str, Any]()
     while time.monotonic() < deadline:
         status, body = stack.get(f"/reservations/{parent_sku}")
         if status == 200 and body["holds"]:
@@ -255,6 +255,6 @@ async def test_a_parent_managed_variation_holds_against_its_parent(stack: Stack)
         await asyncio.sleep(1)
     assert status == 200, body
     assert [(h["order_id"], Decimal(h["quantity"])) for h in body["holds"]] == [
-        (f"woo:{stack.store}:{order['id']}", 1)]
+        (f"woo:{stack.store}:{order['id']}", Decimal(1))]
     # Nothing was held against the variation's own SKU.
     assert stack.get(f"/reservations/{small_sku}")[0] == 404
