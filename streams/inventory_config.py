@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from kafka.partitioner.default import murmur2
+
 from streams.settings import Settings
 from tables.inventory import Channel, Policy
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives a key."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def feed_key(partition: int) -> bytes:

@@ -21,21 +21,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kafka.consumer import KafkaConsumer
-from kafka.partitioner.default import murmur2
 from kafka.structs import TopicPartition
 
 from streams import topics
 from streams.codec import Codec
-from streams.inventory_config import channels, feed_key, policy
+from streams.inventory_config import channels, feed_key, partition_of, policy
 from streams.runtime import Runtime
 from tables.inventory import Hold, SkuState, atp, counts, held, is_stale
 
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2) gives a key."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 # A SKU's page lists at most this many holds (the sums always cover all of them).
