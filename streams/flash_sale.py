@@ -52,8 +52,10 @@ async def shoppers(emulator_url: str, products: dict[str, int], seconds: float,
 
 
 async def stock_counts(erp: TrytonClient, skus: list[str], seconds: float, every: float,
-                       stats: SaleStats, rng: random.Random) -> None:
-    """A stock count in a random warehouse every ``every`` seconds (ERP inventories)."""
+                       stats: SaleStats, rng: random.Random,
+                       counted: tuple[int, int] = (5, 60)) -> None:
+    """A stock count in a random warehouse every ``every`` seconds (ERP inventories),
+    finding between ``counted`` units."""
     storage = {}
     for code in ("WH", "WH2"):
         wid = (await erp.model("stock.location", "search", [("code", "=", code)], 0, 1,
@@ -70,6 +72,6 @@ async def stock_counts(erp: TrytonClient, skus: list[str], seconds: float, every
         inventory, = await erp.model("stock.inventory", "create", [{
             "location": storage[rng.choice(["WH", "WH2"])],
             "lines": [["create", [{"product": products[sku],
-                                   "quantity": float(rng.randint(5, 60))}]]]}])
+                                   "quantity": float(rng.randint(*counted))}]]]}])
         await erp.model("stock.inventory", "confirm", [inventory])
         stats.counts += 1

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.errors import BrokerError
+from streams.supervise import die_with_parent
 
 KAFKA_VERSION = "4.1.1"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -175,7 +176,8 @@ class LocalKafka:
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
                 [*jvm, "kafka.Kafka", str(props)], stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_die_with_parent,
+                start_new_session=True, # The broker shuts down cleanly on SIGTERM.
+                preexec_fn=die_with_parent(signal.SIGTERM),
             )
         self._wait_ready(timeout)
         return self
@@ -239,18 +241,6 @@ def answers_metadata(bootstrap: str) -> bool:
         return False
     finally:
         admin.close()
-
-
-def _die_with_parent() -> None:
-    """In the child: ask Linux to SIGTERM the broker when its parent dies, so a killed
-    test run or demo never leaves a broker behind holding the port."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 def _cluster_id() -> str:

@@ -10,10 +10,30 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.errors import WoosyncError
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGKILL) -> Callable[[], None]:
+    """For ``preexec_fn`` (Linux): the child gets ``sig`` when the process that started it
+    dies, even by SIGKILL, so that no worker, broker or ERP outlives an interrupted test,
+    demo or benchmark (a worker left behind spins on a vanished broker and skews every
+    later measurement). The signal follows the starting thread: start from the main one."""
+    def arm() -> None:
+        if not sys.platform.startswith("linux"):
+            return
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, sig)
+        except OSError:
+            pass
+    return arm
 
 
 @dataclass
@@ -28,7 +48,8 @@ class ManagedProcess:
         offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT,
-                                            env={**os.environ, **self.env})
+                                            env={**os.environ, **self.env},
+                                            preexec_fn=die_with_parent())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

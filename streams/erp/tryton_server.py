@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from typing import Any
 from streams.erp import seed_data
 from streams.errors import WoosyncError
 from streams.kafka_broker import cache_root, free_port, port_in_use
+from streams.supervise import die_with_parent
 
 # Not sale_stock_quantity: it refuses to quote a sale the warehouse cannot cover, but a
 # store order is already taken and paid; the ERP must record it (oversold or not).
@@ -150,7 +152,8 @@ class TrytonServer:
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
                 [_bin("trytond"), "-c", str(config), "-d", seed_data.DATABASE],
-                stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=self.workdir)
+                stdout=log, stderr=subprocess.STDOUT, env=_env(), cwd=self.workdir,
+                preexec_fn=die_with_parent(signal.SIGTERM))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
