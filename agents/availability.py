@@ -22,7 +22,6 @@ with the agent, so the two never interleave on a SKU's row.
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -46,7 +45,6 @@ from tables.inventory import (
 )
 
 HOLD_EVENTS = frozenset({"HoldSet", "HoldReleased", "HoldConverted"})
-log = logging.getLogger("woosync.availability")
 
 
 def register(runtime: Runtime) -> None:
@@ -100,15 +98,11 @@ def register(runtime: Runtime) -> None:
                     await runtime.dead_letter(item.event, "availability",
                                               f"{type(exc).__name__}: {exc}")
 
-    @app.timer(max(1.0, settings.erp_stale_seconds / 4), name="refresh_staleness")
+    @runtime.timer(max(1.0, settings.erp_stale_seconds / 4), "refresh_staleness",
+                   "staleness")
     async def refresh_staleness() -> None:
-        # An exception escaping a Faust timer stops the whole worker: never let one out.
-        try:
-            async with lock:
-                await _refresh()
-        except Exception:
-            runtime.metrics.feed_polls.labels("staleness", "error").inc()
-            log.exception("staleness refresh failed; trying again next interval")
+        async with lock:
+            await _refresh()
 
     async def _refresh() -> None:
         assigned = {tp.partition for tp in app.consumer.assignment()

@@ -15,11 +15,10 @@ a record it cannot make sense of goes to ``dlq``. No tables.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from streams import topics
-from streams.cursors import load_cursors
+from streams.cursors import LeaderCursors
 from streams.envelope import deterministic_id, envelope
 from streams.erp.adapter import ErpUnavailable
 from streams.runtime import Runtime
@@ -33,26 +32,13 @@ def register(runtime: Runtime) -> None:
         return
     settings = runtime.settings
     feed = f"erp:{adapter.name}"
-    state: dict[str, Any] = {"cursors": None, "last_tick": 0.0}
+    cursors = LeaderCursors(settings, runtime.codec, f"{feed}:", settings.erp_poll_interval)
 
-    @runtime.app.timer(settings.erp_poll_interval, on_leader=True, name="poll_erp")
+    @runtime.timer(settings.erp_poll_interval, "poll_erp", feed, on_leader=True)
     async def poll_erp() -> None:
-        # An exception escaping a Faust timer stops the whole worker: never let one out.
+        current = await cursors.current()
         try:
-            await _poll()
-        except Exception:
-            runtime.metrics.feed_polls.labels(feed, "error").inc()
-            log.exception("ERP change feed failed; trying again next interval")
-
-    async def _poll() -> None:
-        now = time.monotonic()
-        # Leadership may have been elsewhere meanwhile: read the cursors back.
-        if state["cursors"] is None or now - state["last_tick"] > 3 * settings.erp_poll_interval:
-            stored = await load_cursors(settings, runtime.codec, f"{feed}:")
-            state["cursors"] = {k.removeprefix(f"{feed}:"): v for k, v in stored.items()}
-        state["last_tick"] = now
-        try:
-            batch = await adapter.read_changes(state["cursors"])
+            batch = await adapter.read_changes(current)
         except ErpUnavailable as exc:
             runtime.metrics.feed_polls.labels(feed, "unavailable").inc()
             log.warning("ERP change feed: %s", exc)
@@ -69,7 +55,7 @@ def register(runtime: Runtime) -> None:
                 "model": record.model, "record_id": record.record_id, "body": record.body,
                 "read_at": record.read_at})
         for model, cursor in batch.cursors.items():
-            if state["cursors"].get(model) != cursor:
+            if current.get(model) != cursor:
                 await runtime.send(topics.FEED_CURSORS, f"{feed}:{model}", "woosync.FeedCursor", {
                     "envelope": envelope(
                         event_id=deterministic_id(feed, model, cursor),
@@ -77,7 +63,7 @@ def register(runtime: Runtime) -> None:
                         source=feed, source_version=cursor,
                         trace_id=deterministic_id("trace", feed, model)),
                     "feed": f"{feed}:{model}", "cursor": cursor})
-        state["cursors"] = batch.cursors
+        cursors.values = dict(batch.cursors)
         for partition in range(settings.partitions):
             await runtime.send(topics.ERP_STOCK, f"{feed}:heartbeat", "woosync.ErpFeedPolled", {
                 "envelope": envelope(

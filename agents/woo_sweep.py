@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streams import topics
-from streams.cursors import load_cursors
+from streams.cursors import LeaderCursors
 from streams.envelope import deterministic_id, envelope, trace_for, utcnow
 from streams.runtime import Runtime
 from streams.woo.client import WooClient, WooError
@@ -29,36 +28,26 @@ def register(runtime: Runtime) -> None:
     settings = runtime.settings
     stores = runtime.stores
     assert stores is not None
-    state: dict[str, Any] = {"cursors": None, "last_tick": 0.0}
     overlap = timedelta(seconds=settings.woo_sweep_overlap_seconds)
+    cursors = LeaderCursors(settings, runtime.codec, f"{FEED}:", settings.woo_sweep_interval)
 
-    @runtime.app.timer(settings.woo_sweep_interval, on_leader=True, name="sweep_stores")
+    @runtime.timer(settings.woo_sweep_interval, "sweep_stores", FEED, on_leader=True)
     async def sweep_stores() -> None:
-        # An exception escaping a Faust timer stops the whole worker: never let one out.
-        try:
-            await _sweep_all()
-        except Exception:
-            runtime.metrics.feed_polls.labels(FEED, "error").inc()
-            log.exception("store sweep failed; trying again next interval")
-
-    async def _sweep_all() -> None:
-        now = time.monotonic()
-        if state["cursors"] is None or now - state["last_tick"] > 3 * settings.woo_sweep_interval:
-            state["cursors"] = await load_cursors(settings, runtime.codec, f"{FEED}:")
-        state["last_tick"] = now
+        current = await cursors.current()
         for store in settings.stores:
             for kind in ("orders", "products"):
-                name = f"{FEED}:{store}:{kind}"
+                key = f"{store}:{kind}"
+                name = f"{FEED}:{key}"
                 try:
                     newest = await _sweep(runtime, stores[store], store, kind,
-                                          state["cursors"].get(name), overlap)
+                                          current.get(key), overlap)
                 except WooError as exc:
                     runtime.metrics.feed_polls.labels(name, "unavailable").inc()
                     log.warning("sweep of %s: %s", name, exc)
                     continue
                 runtime.metrics.feed_polls.labels(name, "ok").inc()
-                if newest and newest != state["cursors"].get(name):
-                    state["cursors"][name] = newest
+                if newest and newest != current.get(key):
+                    current[key] = newest
                     stamp = datetime.fromisoformat(newest)
                     await runtime.send(topics.FEED_CURSORS, name, "woosync.FeedCursor", {
                         "envelope": envelope(

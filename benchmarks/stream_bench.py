@@ -175,13 +175,13 @@ def woosync_rate(settings: Settings, workdir: Path, count: int) -> dict[str, flo
 
 def latency(settings: Settings, workdir: Path, rate: float, seconds: float) -> dict[str, Any]:
     """Produce at ``rate`` while a worker runs; read the SetAvailability commands back."""
-    env = {**_availability_worker(settings, workdir / f"latency-{rate:g}", free_port()),
+    run_dir = workdir / f"latency-{rate:g}-{uuid.uuid4().hex[:6]}"
+    env = {**_availability_worker(settings, run_dir, free_port()),
            "WOOSYNC_CONSUMER_OFFSET_RESET": "latest"}
     consumer = KafkaConsumer(t.STORE_COMMANDS.name, bootstrap_servers=settings.bootstrap_servers,
                              group_id=None, auto_offset_reset="latest")
     consumer.poll(timeout_ms=1000)
-    worker = worker_process(workdir / f"latency-{rate:g}.log", env).start(WORKER_READY,
-                                                                          timeout=120)
+    worker = worker_process(run_dir.with_suffix(".log"), env).start(WORKER_READY, timeout=120)
     try:
         paced_from = datetime.now(UTC)
         produce_workload(settings, int(rate * seconds), rate=rate)

@@ -9,6 +9,7 @@ leaks a CancelledError from its coordinator (aiokafka 0.14), which kills the tim
 from __future__ import annotations
 
 import asyncio
+import time
 
 from kafka.consumer import KafkaConsumer
 from kafka.structs import TopicPartition
@@ -17,6 +18,25 @@ from streams import topics
 from streams.codec import Codec
 from streams.errors import DecodeError
 from streams.settings import Settings
+
+
+class LeaderCursors:
+    """A leader poller's cursors under ``prefix`` (keys without it), read back from the
+    topic on first use and whenever the poller missed a few ticks (leadership may have
+    been elsewhere meanwhile and another worker moved them on)."""
+
+    def __init__(self, settings: Settings, codec: Codec, prefix: str, interval: float) -> None:
+        self.settings, self.codec, self.prefix, self.interval = settings, codec, prefix, interval
+        self.values: dict[str, str] | None = None
+        self.last_tick = 0.0
+
+    async def current(self) -> dict[str, str]:
+        now = time.monotonic()
+        if self.values is None or now - self.last_tick > 3 * self.interval:
+            stored = await load_cursors(self.settings, self.codec, self.prefix)
+            self.values = {k.removeprefix(self.prefix): v for k, v in stored.items()}
+        self.last_tick = now
+        return self.values
 
 
 async def load_cursors(settings: Settings, codec: Codec, prefix: str) -> dict[str, str]:

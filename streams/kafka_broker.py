@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.errors import BrokerError
-from streams.supervise import die_with_parent
+from streams.supervise import die_with_parent, terminate
 
 KAFKA_VERSION = "4.1.1"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -205,14 +205,7 @@ class LocalKafka:
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM first (a controlled shutdown), then SIGKILL if it lingers."""
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        terminate(proc, timeout)
 
     def __enter__(self) -> LocalKafka:
         return self.start()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +63,24 @@ class Runtime:
         if wait:
             await pending
         self.metrics.events_out.labels(spec.name, name.rsplit(".", 1)[-1]).inc()
+
+    def timer(self, interval: float, name: str, label: str, on_leader: bool = False
+              ) -> Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[None]]]:
+        """A Faust timer that never lets an exception out (one escaping a Faust timer
+        stops the whole worker): it is logged and counted under ``label``, and the timer
+        tries again next interval."""
+        def register(body: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+            async def tick() -> None:
+                try:
+                    await body()
+                except Exception:
+                    self.metrics.feed_polls.labels(label, "error").inc()
+                    log.exception("%s failed; trying again next interval", name)
+
+            tick.__name__ = tick.__qualname__ = name
+            self.app.timer(interval, on_leader=on_leader, name=name)(tick)
+            return body
+        return register
 
     async def dead_letter(self, event: faust.EventT[Any], stage: str, error: str,
                           attempts: int = 1) -> None:

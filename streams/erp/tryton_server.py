@@ -30,7 +30,7 @@ from typing import Any
 from streams.erp import seed_data
 from streams.errors import WoosyncError
 from streams.kafka_broker import cache_root, free_port, port_in_use
-from streams.supervise import die_with_parent
+from streams.supervise import die_with_parent, terminate
 
 # Not sale_stock_quantity: it refuses to quote a sale the warehouse cannot cover, but a
 # store order is already taken and paid; the ERP must record it (oversold or not).
@@ -180,14 +180,7 @@ class TrytonServer:
 
     def stop(self) -> None:
         proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        terminate(proc, 15)
 
     def __enter__(self) -> TrytonServer:
         return self.start()
