@@ -147,6 +147,8 @@ async def test_flash_sale_store_stock_equals_erp_available_minus_holds(
                                     random.Random(seed)) for seed in (5, 6, 7)),
                          stock_counts(erp_admin, skus, 35, 0.5, stats, random.Random(9),
                                       counted=(40, 200)))
+    print(f"flash sale: {stats.placed} orders placed, {stats.refused} refused,"
+          f" {stats.counts} ERP stock counts")
     assert stats.placed >= 3000 and stats.counts >= 24 and not stats.errors
 
     expected, actual = await _converged(stack, erp_admin, skus, within=180)
