@@ -107,7 +107,14 @@ class TrytonClient:
         user_id, session_key = result[0], result[1]
         token = f"{self.login_name}:{user_id}:{session_key}".encode()
         self._auth = "Session " + base64.b64encode(token).decode()
-        self.context = await self._post("model.res.user.get_preferences", [True, {}])
+        try:
+            self.context = await self._post("model.res.user.get_preferences", [True, {}])
+        except BaseException:
+            # Without the preferences (company, language) calls would run in an empty
+            # context, and Tryton's company rules refuse records with no company: a login
+            # is whole or not at all (the ERP going down between the two calls did this).
+            self._auth = None
+            raise
 
     async def model(self, model: str, method: str, *args: Any,
                     context: dict[str, Any] | None = None, skip_warnings: bool = False) -> Any:

@@ -147,8 +147,11 @@ async def test_erp_outage_delays_commands_and_loses_none(
     server = TrytonServer(tmp_path / "erp", port=free_port()).start()
     # Commands only: this ERP is a copy of its own, and its stock must not reach the
     # erp.stock topic the other tests read (they compare with the shared ERP).
+    # Its commands come after it starts: it begins at the end of erp.commands rather
+    # than replaying earlier tests' commands against its own copy of the ERP.
     worker = _erp_worker(settings, server, tmp_path / "worker.log",
-                         WOOSYNC_AGENTS='["erp_commands"]')
+                         WOOSYNC_AGENTS='["erp_commands"]',
+                         WOOSYNC_CONSUMER_OFFSET_RESET="latest")
     admin = TrytonClient(server.url, seed_data.DATABASE, "admin", SecretStr(ADMIN_PASSWORD))
     store = f"down{uuid.uuid4().hex[:6]}"
     commands = [samples.create_sales_order(f"woo:{store}:{n}", _now(), [("MUG", 1)])

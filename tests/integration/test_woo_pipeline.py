@@ -73,7 +73,10 @@ def shop(settings: Settings, tmp_path: Path) -> Iterator[Shop]:
     env = {**worker_env(settings), "WOOSYNC_STORES": json.dumps(stores),
            "WOOSYNC_WOO_SWEEP_INTERVAL": "1", "WOOSYNC_WOO_SWEEP_OVERLAP_SECONDS": "5",
            "WOOSYNC_ERP_POLL_INTERVAL": "3600", "WOOSYNC_SINK_COALESCE_SECONDS": "0.2",
-           "WOOSYNC_RETRY_CAP_SECONDS": "0.5", "WOOSYNC_BREAKER_RESET_SECONDS": "0.5"}
+           "WOOSYNC_RETRY_CAP_SECONDS": "0.5", "WOOSYNC_BREAKER_RESET_SECONDS": "0.5",
+           # Start at the end of the topics, not behind every earlier test's history on
+           # the shared broker (a flash sale before this left thousands of events).
+           "WOOSYNC_CONSUMER_OFFSET_RESET": "latest"}
     worker = worker_process(tmp_path / "worker.log", env).start(WORKER_READY)
     yield Shop(store, emulator, worker, settings.model_copy(update={"stores": {}}))
     worker.stop()

@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from trytond.protocols.jsonrpc import JSONDecoder, JSONEncoder
 
 from streams.erp.tryton_rpc import (
+    TrytonClient,
     TrytonUnavailable,
     TrytonUserError,
     _raise_error,
@@ -52,3 +55,33 @@ def test_warning_carries_its_name_for_skipping() -> None:
 def test_concurrency_and_server_faults_are_retryable(error: list[str]) -> None:
     with pytest.raises(TrytonUnavailable):
         _raise_error("m", error)
+
+
+class _Flaky(TrytonClient):
+    """Answers like Tryton, except that the ERP goes down between the first login and
+    the preferences that give every later call its company."""
+
+    def __init__(self) -> None:
+        super().__init__("http://erp.invalid", "db", "woosync", SecretStr("pw"))
+        self.seen: list[tuple[str, list[Any]]] = []
+        self.preferences_down = True
+
+    async def _post(self, method: str, params: list[Any]) -> Any:
+        self.seen.append((method, params))
+        if method == "common.db.login":
+            return [7, "session"]
+        if method == "model.res.user.get_preferences":
+            if self.preferences_down:
+                self.preferences_down = False
+                raise TrytonUnavailable("connection refused")
+            return {"company": 1, "language": "en"}
+        return "ok"
+
+
+async def test_a_login_that_did_not_get_the_preferences_is_done_again() -> None:
+    client = _Flaky()
+    with pytest.raises(TrytonUnavailable):
+        await client.model("sale.sale", "create", [{}])
+    assert await client.model("sale.sale", "create", [{}]) == "ok"
+    method, params = client.seen[-1]
+    assert method == "model.sale.sale.create" and params[-1]["company"] == 1
