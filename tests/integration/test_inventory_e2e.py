@@ -143,10 +143,10 @@ async def test_flash_sale_store_stock_equals_erp_available_minus_holds(
     products = {sku: stack.emulator.emulator.store.by_sku(sku).id  # type: ignore[union-attr]
                 for sku in skus}
     # Three crowds of shoppers at once, and stock counts that keep finding more.
-    await asyncio.gather(*(shoppers(stack.emulator.url, products, 35, 150, stats,
+    await asyncio.gather(*(shoppers(stack.emulator.url, products, 45, 150, stats,
                                     random.Random(seed)) for seed in (5, 6, 7)),
-                         stock_counts(erp_admin, skus, 35, 0.5, stats, random.Random(9),
-                                      counted=(40, 200)))
+                         stock_counts(erp_admin, skus, 45, 0.25, stats, random.Random(9),
+                                      counted=(100, 300)))
     print(f"flash sale: {stats.placed} orders placed, {stats.refused} refused,"
           f" {stats.counts} ERP stock counts")
     assert stats.placed >= 3000 and stats.counts >= 24 and not stats.errors
