@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     log_level: str = "info"
     # Where a new consumer group starts: the whole history, or only what comes next.
+    # "latest" is for tests and trials: it also applies to any partition without a
+    # committed offset, so a partition taken over before its first commit would skip
+    # what came before the takeover.
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     # Which agents this worker runs (module names in agents/; empty: all). Sinks that
     # wait on outside systems can run in workers of their own (another app_id), so that

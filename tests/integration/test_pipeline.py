@@ -32,8 +32,10 @@ def echo_worker(settings: Settings, tmp_path: Path) -> Iterator[ManagedProcess]:
     with contextlib.suppress(TopicAlreadyExistsError):
         admin.create_topics([NewTopic(ECHO_TOPIC, settings.partitions, 1)])
     admin.close()
-    worker = worker_process(tmp_path / "worker.log", worker_env(settings),
-                            module="tests.integration.echo_app")
+    # Every agent runs here: start at the end of the topics rather than behind every
+    # earlier test's history on the shared broker (the tests produce after the start).
+    env = {**worker_env(settings), "WOOSYNC_CONSUMER_OFFSET_RESET": "latest"}
+    worker = worker_process(tmp_path / "worker.log", env, module="tests.integration.echo_app")
     worker.start(WORKER_READY)
     yield worker
     worker.stop()
