@@ -29,7 +29,14 @@ from typing import Any
 
 from streams import topics
 from streams.envelope import deterministic_id, envelope, trace_for, utcnow
-from streams.inventory_config import channels, feed_key, hold_row, partition_of, policy
+from streams.inventory_config import (
+    channels,
+    feed_key,
+    feed_stale,
+    hold_row,
+    partition_of,
+    policy,
+)
 from streams.runtime import Inbound, Runtime, writing_as
 from tables.inventory import (
     Hold,
@@ -40,7 +47,6 @@ from tables.inventory import (
     apply_stock,
     atp,
     hold_key,
-    is_stale,
     publish,
 )
 
@@ -110,9 +116,7 @@ def register(runtime: Runtime) -> None:
         now = utcnow()
         flipped = {}
         for partition in sorted(assigned & set(last_event)):
-            feed = table.get(feed_key(partition)) or {}
-            polled = datetime.fromisoformat(feed["polled_at"]) if feed else None
-            stale = is_stale(polled, now, policy(settings, ""))
+            stale = feed_stale(settings, table.get(feed_key(partition)), now)
             if stale_seen.get(partition) != stale:
                 flipped[partition] = stale
         if not flipped:
@@ -172,11 +176,9 @@ async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
         if new is not None:
             changed[key] = new
     now = utcnow()
-    feed = table.get(feed_key(partition)) or {}
-    polled = datetime.fromisoformat(feed["polled_at"]) if feed else None
     rules = policy(settings, sku)
-    state, out = publish(state, channels(settings, sku), rules, is_stale(polled, now, rules),
-                         now)
+    state, out = publish(state, channels(settings, sku), rules,
+                         feed_stale(settings, table.get(feed_key(partition)), now), now)
     for key, hold in changed.items():
         holds[hold_row(sku, key)] = hold.to_json()
     if state != before:

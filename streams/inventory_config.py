@@ -6,12 +6,13 @@ Consumes Settings; produces each store's Channel and the Policy for one ERP prod
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from kafka.partitioner.default import murmur2
 
 from streams.settings import Settings
-from tables.inventory import Channel, Policy
+from tables.inventory import Channel, Policy, is_stale
 
 
 def partition_of(key: bytes, partitions: int) -> int:
@@ -22,6 +23,17 @@ def partition_of(key: bytes, partitions: int) -> int:
 def feed_key(partition: int) -> bytes:
     """Where a partition keeps its last ERP heartbeat (each partition gets its own)."""
     return f"__feed__:{partition}".encode()
+
+
+def feed_polled_at(row: dict[str, Any] | None) -> datetime | None:
+    """When the ERP feed last polled, from a partition's feed row (None: never seen)."""
+    return datetime.fromisoformat(row["polled_at"]) if row else None
+
+
+def feed_stale(settings: Settings, row: dict[str, Any] | None, now: datetime) -> bool:
+    """Whether a partition's ERP feed is stale at ``now`` (the age is the same for every
+    SKU)."""
+    return is_stale(feed_polled_at(row), now, policy(settings, ""))
 
 
 def hold_row(sku: str, key: str) -> bytes:

@@ -25,9 +25,9 @@ from kafka.structs import TopicPartition
 
 from streams import topics
 from streams.codec import Codec
-from streams.inventory_config import channels, feed_key, partition_of, policy
+from streams.inventory_config import channels, feed_key, feed_stale, partition_of, policy
 from streams.runtime import Runtime
-from tables.inventory import Hold, SkuState, atp, counts, held, is_stale
+from tables.inventory import Hold, SkuState, atp, counting, held
 
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
@@ -55,7 +55,6 @@ def reservation(runtime: Runtime, state: SkuState, holds: list[tuple[str, Hold]]
                 feed: dict[str, Any] | None) -> dict[str, Any]:
     settings = runtime.settings
     rules = policy(settings, state.sku)
-    polled = datetime.fromisoformat(feed["polled_at"]) if feed else None
     return {
         "sku": state.sku,
         "erp": {"read_at": state.read_at,
@@ -66,8 +65,7 @@ def reservation(runtime: Runtime, state: SkuState, holds: list[tuple[str, Hold]]
         "holds": [{"order_id": key.split("|")[0], "line_id": key.split("|")[1],
                    "store": h.store, "quantity": str(h.quantity), "order_version": h.version,
                    "converted_at": h.converted_at,
-                   "counts": counts(h.converted_at, state.read_at)
-                   and (h.converted_at is None or key in state.converting)}
+                   "counts": counting(state, key, h)}
                   for key, h in holds[:MAX_LISTED]],
         "stores": {c.store: {"atp": str(atp(state, c, rules)),
                              "published": (lambda p: {"quantity": p.quantity,
@@ -76,7 +74,7 @@ def reservation(runtime: Runtime, state: SkuState, holds: list[tuple[str, Hold]]
                                            if p else None)(state.published.get(c.store))}
                    for c in channels(settings, state.sku)},
         "feed": {"polled_at": feed["polled_at"] if feed else None,
-                 "stale": is_stale(polled, datetime.now(UTC), rules)},
+                 "stale": feed_stale(settings, feed, datetime.now(UTC))},
     }
 
 

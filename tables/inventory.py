@@ -176,6 +176,12 @@ def counts(converted_at: str | None, read_at: str | None) -> bool:
     return converted_at is None or read_at is None or read_at <= converted_at
 
 
+def counting(state: SkuState, key: str, hold: Hold) -> bool:
+    """Whether one hold is in the SKU's sum now: not converted, or converted and its
+    confirmation not yet covered by a stock read."""
+    return hold.converted_at is None or key in state.converting
+
+
 def held(state: SkuState) -> Decimal:
     return state.open + sum((q for q, at in state.converting.values()
                              if counts(at, state.read_at)), ZERO)

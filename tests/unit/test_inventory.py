@@ -19,6 +19,7 @@ from tables.inventory import (
     apply_hold,
     apply_stock,
     atp,
+    counting,
     counts,
     held,
     hold_key,
@@ -107,11 +108,14 @@ def test_holds_are_set_not_added_and_releases_stick() -> None:
 def test_converted_hold_counts_until_a_read_after_the_confirmation() -> None:
     sku = apply_hold_set(Sku().stock(_stock(0, 10, 0)), _hold(1, 3, 1))
     apply_hold_converted(sku, _converted(1, 5))
+    key = next(iter(sku.holds))
     assert held(sku.state) == 3  # the ERP's figure does not count it yet
+    assert counting(sku.state, key, sku.holds[key])
     sku.stock(_stock(4, 10, 0))  # read before the confirmation
     assert held(sku.state) == 3
     sku.stock(_stock(6, 7, 0))  # read after: forecast now counts it
     assert held(sku.state) == 0 and sku.state.converting == {}
+    assert not counting(sku.state, key, sku.holds[key])
     assert atp(sku.state, CHANNEL, POLICY) == 7 - 2
     apply_hold_set(sku, _hold(1, 2, 3))  # a later change of the line: the ERP's business
     assert held(sku.state) == 0
