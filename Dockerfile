@@ -10,4 +10,4 @@ COPY schemas schemas
 RUN pip install --no-cache-dir --no-deps -e .
 ENV WOOSYNC_DATA_DIR=/var/lib/woosync WOOSYNC_WEB_HOST=0.0.0.0
 EXPOSE 6066
-CMD ["woosync", "worker"]
+CMD ["python", "-m", "streams.cli", "worker"]

@@ -31,14 +31,14 @@ from typing import Any
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.consumer import KafkaConsumer
 
+from devstack.kafka_broker import LocalKafka, free_port
+from devstack.producer import CanonicalProducer
+from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
 from streams import topics as t
 from streams.admin import ensure_topics
 from streams.codec import Codec
 from streams.envelope import deterministic_id, envelope
-from streams.kafka_broker import LocalKafka, free_port
-from streams.producer import CanonicalProducer
 from streams.settings import Settings, load_settings
-from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 
 SKUS = [f"HOT-{n:02d}" for n in range(1, 25)] + ["MUG", "CAP", "TSHIRT-S", "TSHIRT-M",
                                                    "TSHIRT-L"]

@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 import faust
 
 from streams.codec import Codec
-from streams.erp.adapter import make_adapter
+from streams.erp.adapter import ErpAdapter
+from streams.erp.tryton import TrytonAdapter
 from streams.errors import ConfigError
 from streams.metrics import Metrics
 from streams.runtime import Runtime
@@ -81,3 +82,8 @@ def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) ->
     for register in default_agents(settings.agents) if agents is None else agents:
         register(runtime)
     return runtime
+
+
+def make_adapter(settings: Settings) -> ErpAdapter:
+    """The ERP adapter the settings name (only Tryton so far)."""
+    return TrytonAdapter(settings)

@@ -1,145 +1,54 @@
-"""The ``woosync`` command: broker, worker, topics, schemas, demo.
+"""The worker's own commands: ``worker``, ``topics``, ``schemas``.
 
-Each subcommand reads the settings once from the environment (``WOOSYNC_*``); flags
-override the few that differ per process (ports, data dirs).
+This is all a production image needs (``python -m streams.cli worker``). The ``woosync``
+command (devstack.cli) adds the local tooling's verbs to these. Each command reads the
+settings once from the environment (``WOOSYNC_*``); flags override the few that differ
+per process (ports, data dirs).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import shutil
-import signal
 import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from streams.errors import WoosyncError
 from streams.settings import load_settings
 
+Handler = Callable[[argparse.Namespace], int]
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="woosync", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
 
-    broker = sub.add_parser("broker", help="run a local single-node Kafka broker (KRaft)")
-    broker.add_argument("--port", type=int, default=9092)
-    broker.add_argument("--data-dir", type=Path,
-                        default=Path(".state/broker"), help="kept between runs")
-    broker.add_argument("--fresh", action="store_true", help="wipe the data dir first")
-    sub.add_parser("fetch-kafka", help="resolve and cache the Kafka jars, then exit")
-
+def add_runtime_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
+                         ) -> dict[str, Handler]:
     worker = sub.add_parser("worker", help="run a Faust worker")
     worker.add_argument("--web-port", type=int, default=None)
     worker.add_argument("--data-dir", type=Path, default=None)
-
-    erp = sub.add_parser("erp", help="run a throwaway Tryton ERP with the seeded retail data")
-    erp.add_argument("--port", type=int, default=8000)
-    erp.add_argument("--data-dir", type=Path, default=Path(".state/erp"),
-                     help="kept between runs")
-    erp.add_argument("--fresh", action="store_true", help="start again from the template")
-
-    bench = sub.add_parser("bench", help="measure the stream path (broker, Faust, woosync)")
-    bench.add_argument("--events", type=int, default=30_000)
-    bench.add_argument("--rate", type=float, nargs="+", default=[2000.0],
-                       help="events/s for latency (several: one paced run each)")
-    bench.add_argument("--seconds", type=float, default=10.0, help="latency run length")
-
-    bench_erp = sub.add_parser("bench-erp", help="measure ERP command latency and feed delay")
-    bench_erp.add_argument("--commands", type=int, default=40)
-    bench_erp.add_argument("--changes", type=int, default=15)
-    bench_erp.add_argument("--interval", type=float, default=1.0, help="feed poll interval")
-
-    emulator = sub.add_parser("emulator", help="run the WooCommerce emulator (seeded store)")
-    emulator.add_argument("--port", type=int, default=8090)
-
     sub.add_parser("topics", help="create the registry's topics and check existing ones")
-
     schemas = sub.add_parser("schemas", help="schema history: check or snapshot")
     schemas.add_argument("action", choices=["check", "snapshot"])
+    return {"worker": _worker, "topics": _topics, "schemas": _schemas}
 
-    demo = sub.add_parser("demo", help="Kafka, Tryton, the store emulator, a worker and a"
-                          " flash sale; Ctrl-C stops all")
-    demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
 
+def run(parser: argparse.ArgumentParser, handlers: dict[str, Handler],
+        argv: list[str] | None) -> int:
+    """Parse, set up logging and run the chosen command; a WoosyncError is one line."""
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python is chatty at INFO
     try:
-        handler = {"broker": _broker, "fetch-kafka": _fetch_kafka, "worker": _worker,
-                   "topics": _topics, "schemas": _schemas, "demo": _demo, "erp": _erp,
-                   "bench-erp": _bench_erp, "emulator": _emulator,
-                   "bench": _bench}[args.command]
-        return handler(args)
+        return handlers[args.command](args)
     except WoosyncError as exc:
         print(f"woosync {args.command}: {exc}", file=sys.stderr)
         return 2
 
 
-def _fetch_kafka(args: argparse.Namespace) -> int:
-    from streams.kafka_broker import fetch_jars, java_binary
-
-    java_binary()
-    print(fetch_jars())
-    return 0
-
-
-def _broker(args: argparse.Namespace) -> int:
-    from streams.kafka_broker import LocalKafka
-
-    if args.fresh:
-        shutil.rmtree(args.data_dir, ignore_errors=True)
-    kafka = LocalKafka(args.data_dir.resolve(), port=args.port).start()
-    print(f"Kafka is up: WOOSYNC_BROKER=kafka://{kafka.bootstrap}  (log: {kafka.log_file})",
-          flush=True)
-    try:
-        _wait_for_signal()
-    finally:
-        kafka.stop()
-    return 0
-
-
-def _erp(args: argparse.Namespace) -> int:
-    from streams.erp import seed_data
-    from streams.erp.tryton_server import ADMIN_PASSWORD, TrytonServer
-
-    if args.fresh:
-        shutil.rmtree(args.data_dir, ignore_errors=True)
-    print("starting Tryton (the first run builds the seeded database, about a minute)...",
-          flush=True)
-    server = TrytonServer(args.data_dir.resolve(), port=args.port).start()
-    print(f"Tryton is up: WOOSYNC_ERP_URL={server.url}  database {seed_data.DATABASE}\n"
-          f"  integration user {seed_data.INTEGRATION_LOGIN} / {seed_data.INTEGRATION_PASSWORD}"
-          f", admin / {ADMIN_PASSWORD}  (log: {server.log_file})", flush=True)
-    try:
-        _wait_for_signal()
-    finally:
-        server.stop()
-    return 0
-
-
-def _emulator(args: argparse.Namespace) -> int:
-    from woo_emulator.runner import EmulatorThread
-
-    with EmulatorThread(port=args.port) as emulator:
-        print(f"WooCommerce emulator: {emulator.api}  (keys ck_demo / cs_demo, OAuth 1.0a)",
-              flush=True)
-        _wait_for_signal()
-    return 0
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from benchmarks.stream_bench import run
-
-    run(count=args.events, rates=args.rate, seconds=args.seconds)
-    return 0
-
-
-def _bench_erp(args: argparse.Namespace) -> int:
-    from streams.bench_erp import run
-
-    run(commands=args.commands, changes=args.changes, interval=args.interval)
-    return 0
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="woosync", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    return run(parser, add_runtime_commands(sub), argv)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -154,8 +63,8 @@ def _worker(args: argparse.Namespace) -> int:
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
     settings = load_settings(**overrides)
+    runtime = create_app(settings)  # refuses a worker whose agents miss a table first
     ensure_topics(settings)
-    runtime = create_app(settings)
     faust.Worker(runtime.app, loglevel=settings.log_level).execute_from_commandline()
     return 0
 
@@ -180,28 +89,6 @@ def _schemas(args: argparse.Namespace) -> int:
     for name in changed:
         print(f"{name}: changed since its last snapshot (run: woosync schemas snapshot)")
     return 1 if changed else 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    """Kafka, Tryton, the WooCommerce emulator, a worker and a flash sale."""
-    from streams.demo import run_demo
-
-    return run_demo(seconds=args.seconds)
-
-
-def _wait_for_signal() -> None:
-    stop = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stop
-        stop = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    try:
-        while not stop:
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

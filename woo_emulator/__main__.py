@@ -1,4 +1,5 @@
-"""``python -m woo_emulator [--port N] [--https] [--time-scale S]``: serve a seeded store."""
+"""``python -m woo_emulator [--port N] [--https] [--time-scale S] [--catalogue FILE]``:
+serve a store, seeded from a JSON catalogue (a list of CatalogueItem fields)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 from aiohttp import web
 
 from woo_emulator.config import EmulatorConfig
-from woo_emulator.runner import seed
+from woo_emulator.runner import load_catalogue, seed
 from woo_emulator.server import Emulator
 
 
@@ -17,9 +18,10 @@ def main() -> None:
     parser.add_argument("--https", action="store_true",
                         help="behave as a store served over HTTPS (Basic auth)")
     parser.add_argument("--time-scale", type=float, default=1.0)
+    parser.add_argument("--catalogue", help="JSON list of products to create")
     args = parser.parse_args()
     emulator = Emulator(EmulatorConfig(https=args.https, time_scale=args.time_scale))
-    seed(emulator)
+    seed(emulator, load_catalogue(args.catalogue) if args.catalogue else [])
     web.run_app(emulator.app(), host="127.0.0.1", port=args.port, print=None)
 
 

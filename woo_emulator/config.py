@@ -26,10 +26,13 @@ class EmulatorConfig:
     https: bool = False
     keys: dict[str, str] = field(default_factory=lambda: {"ck_demo": "cs_demo"})
     site_utc_offset_hours: int = 2  # plain dates are site time; *_gmt are UTC
-    # Real seconds per emulated second: 0.01 runs the 10-minute coalescing window in 6 s.
+    # Real seconds per emulated second (0.05: the one-second queue delay runs in 50 ms).
     time_scale: float = 1.0
-    coalesce_window_seconds: float = 600.0  # PR #22088: one pending action per (webhook, id)
-    queue_delay_seconds: float = 1.0  # how long after the change the queue runs
+    # How long after a change the queue runs. Until it has run, further changes of the
+    # same resource join the pending delivery (woocommerce-facts.md 1.6: an action is not
+    # added while one with the same args is pending and due before now + 600 s, and a
+    # pending one is always due at once), so the delivery carries the latest state.
+    queue_delay_seconds: float = 1.0
     hold_stock_minutes: float = 60.0
     # failed_delivery(): disabled when failure_count > max_failures at a failure, so the
     # 7th consecutive failure disables (the docs say 5): the source-code value.

@@ -1,51 +1,71 @@
-"""Running the emulator: seeded with the same catalogue as the demo ERP, either in a
-thread of its own (tests, which then inspect and drive its store directly) or as a
-process (``python -m woo_emulator``, the demo and benchmarks)."""
+"""Running the emulator, seeded with a catalogue its caller gives (the demo's comes from
+the project's seed data; the emulator itself imports nothing of the project), either in
+a thread of its own (tests and the demo, which then inspect and drive its store
+directly) or as a process (``python -m woo_emulator --catalogue FILE``)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from aiohttp import web
 
-from streams.erp import seed_data
 from woo_emulator.config import EmulatorConfig
 from woo_emulator.server import Emulator
 
 T = TypeVar("T")
 
 
-def seed(emulator: Emulator) -> None:
-    """The demo catalogue: the ERP's SKUs, the T-shirt as a variable product."""
+@dataclass(frozen=True)
+class CatalogueItem:
+    """One product to create: a simple product, or a variation of the variable product
+    named ``variation_of`` (created, without stock of its own, with its first variation)."""
+
+    name: str
+    sku: str
+    price: Decimal
+    stock: int
+    variation_of: str | None = None
+    parent_sku: str | None = None
+
+
+def seed(emulator: Emulator, catalogue: Sequence[CatalogueItem]) -> None:
     store = emulator.store
     parents: dict[str, int] = {}
-    for item in seed_data.products():
-        stock = sum(item.stock.values())
-        if item.sku.startswith("TSHIRT-"):
-            if item.template not in parents:
-                parents[item.template] = store.add_product(
-                    name=item.template, sku="TSHIRT", type="variable", manage_stock=False,
-                    stock_quantity=None, regular_price=item.list_price).id
-            store.add_product(name=f"{item.template} {item.sku[-1]}", sku=item.sku,
-                              type="variation", parent_id=parents[item.template],
-                              regular_price=item.list_price, stock_quantity=stock)
-        else:
-            store.add_product(name=item.template, sku=item.sku,
-                              regular_price=item.list_price, stock_quantity=stock)
+    for item in catalogue:
+        if item.variation_of is None:
+            store.add_product(name=item.name, sku=item.sku, regular_price=item.price,
+                              stock_quantity=item.stock)
+            continue
+        if item.variation_of not in parents:
+            parents[item.variation_of] = store.add_product(
+                name=item.variation_of, sku=item.parent_sku or "", type="variable",
+                manage_stock=False, stock_quantity=None, regular_price=item.price).id
+        store.add_product(name=item.name, sku=item.sku, type="variation",
+                          parent_id=parents[item.variation_of], regular_price=item.price,
+                          stock_quantity=item.stock)
+
+
+def load_catalogue(path: str) -> list[CatalogueItem]:
+    """A catalogue from a JSON list of objects with CatalogueItem's fields."""
+    with open(path, encoding="utf-8") as fh:
+        rows = json.load(fh)
+    return [CatalogueItem(**{**row, "price": Decimal(str(row["price"]))}) for row in rows]
 
 
 class EmulatorThread:
     """The emulator serving on 127.0.0.1:<port> from a thread with its own event loop."""
 
     def __init__(self, config: EmulatorConfig | None = None, port: int = 0,
-                 seeded: bool = True) -> None:
+                 catalogue: Sequence[CatalogueItem] = ()) -> None:
         self.emulator = Emulator(config)
-        if seeded:
-            seed(self.emulator)
+        seed(self.emulator, catalogue)
         self.port = port
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)

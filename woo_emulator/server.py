@@ -14,11 +14,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 
-from streams.woo import oauth
-from woo_emulator import phpjson, rest
+from woo_emulator import auth, phpjson, rest
 from woo_emulator.config import EmulatorConfig, Faults
 from woo_emulator.store import Order, Product, Store, StoreError
 from woo_emulator.webhooks import Webhook, WebhookEngine
@@ -162,29 +162,29 @@ class Emulator:
                 return error("woocommerce_rest_authentication_error",
                              "Consumer secret is invalid.", 401)
             return None
-        params = self._oauth_params(request)
+        given = self._oauth_params(request)
         required = ("oauth_consumer_key", "oauth_timestamp", "oauth_nonce", "oauth_signature",
                     "oauth_signature_method")
-        missing = [name for name in required if name not in dict(params)]
+        missing = [name for name in required if name not in given]
         if missing:
             return error("woocommerce_rest_authentication_missing_parameter",
                          f"Missing OAuth parameter {missing[0]}", 401)
-        given = dict(params)
         secret = keys.get(given["oauth_consumer_key"])
         if secret is None:
             return error("woocommerce_rest_authentication_error", "Consumer key is invalid.",
                          401)
         now = time.time()
-        if abs(now - int(given["oauth_timestamp"])) > 15 * 60:
+        if not given["oauth_timestamp"].isdigit() or \
+                abs(now - int(given["oauth_timestamp"])) > 15 * 60:
             return error("woocommerce_rest_authentication_error", "Invalid timestamp.", 401)
         url = f"http://{request.host}{request.path}"
         try:
-            expected = oauth.signature(request.method, url, params, secret,
-                                       algorithm=given["oauth_signature_method"])
+            expected = auth.expected_signature(request.method, url, given, secret,
+                                               given["oauth_signature_method"])
         except ValueError:
             return error("woocommerce_rest_authentication_error",
                          "Invalid signature - signature method is invalid", 401)
-        if expected != given["oauth_signature"]:
+        if not auth.signature_matches(expected, given["oauth_signature"]):
             return error("woocommerce_rest_authentication_error",
                          "Invalid signature - provided signature does not match.", 401)
         nonce_key = f"{given['oauth_consumer_key']}:{given['oauth_nonce']}"
@@ -196,16 +196,14 @@ class Emulator:
         return None
 
     @staticmethod
-    def _oauth_params(request: web.Request) -> list[tuple[str, str]]:
-        params = list(request.query.items())
+    def _oauth_params(request: web.Request) -> dict[str, str]:
         header = request.headers.get("Authorization", "")
+        pairs = []
         if header.startswith("OAuth "):
-            from urllib.parse import unquote
-
             for part in header[6:].split(","):
                 name, _, value = part.strip().partition("=")
-                params.append((unquote(name), unquote(value.strip('"'))))
-        return params
+                pairs.append((unquote(name), unquote(value.strip('"'))))
+        return auth.php_params(list(request.query.items()), pairs)
 
     # -- listing helpers --------------------------------------------------------------
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import aiohttp
 
-from streams.woo.signature import sign
 from woo_emulator import phpjson
+from woo_emulator.auth import webhook_signature
 from woo_emulator.config import EmulatorConfig
 
 RESOURCES = ("coupon", "customer", "order", "product")
@@ -135,7 +135,7 @@ class WebhookEngine:
             "X-WC-Webhook-Topic": hook.topic,
             "X-WC-Webhook-Resource": resource,
             "X-WC-Webhook-Event": event,
-            "X-WC-Webhook-Signature": sign(body, hook.secret),
+            "X-WC-Webhook-Signature": webhook_signature(body, hook.secret),
             "X-WC-Webhook-ID": str(hook.id),
             "X-WC-Webhook-Delivery-ID": delivery_id,
         }

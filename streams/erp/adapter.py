@@ -21,7 +21,6 @@ from typing import Any, Protocol
 
 from streams.codec import Message
 from streams.errors import WoosyncError
-from streams.settings import Settings
 from streams.topics import TopicSpec
 
 
@@ -79,10 +78,3 @@ class ErpAdapter(Protocol):
     async def read_changes(self, cursors: Mapping[str, str]) -> ChangeBatch: ...
 
     async def close(self) -> None: ...
-
-
-def make_adapter(settings: Settings) -> ErpAdapter:
-    """The adapter the settings name (only Tryton so far)."""
-    from streams.erp.tryton import TrytonAdapter
-
-    return TrytonAdapter(settings)

@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
+from devstack import seed_data
 from streams.settings import StoreSettings
 from streams.woo.client import WooClient
 from woo_emulator.config import EmulatorConfig
@@ -36,7 +37,8 @@ class Receiver:
 @pytest.fixture
 def emulator() -> Iterator[EmulatorThread]:
     # Times scaled so the queue runs in 50 ms instead of a second.
-    thread = EmulatorThread(EmulatorConfig(time_scale=0.05)).start()
+    thread = EmulatorThread(EmulatorConfig(time_scale=0.05),
+                              catalogue=seed_data.store_catalogue()).start()
     yield thread
     thread.stop()
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
+from devstack import seed_data
+from devstack.kafka_broker import LocalKafka, free_port
+from devstack.tryton_server import ADMIN_PASSWORD, TrytonServer
 from streams.admin import ensure_topics
-from streams.erp import seed_data
 from streams.erp.tryton_rpc import TrytonClient
-from streams.erp.tryton_server import ADMIN_PASSWORD, TrytonServer
-from streams.kafka_broker import LocalKafka, free_port
 from streams.settings import Settings, load_settings
 
 _app_ids = itertools.count(1)

@@ -9,9 +9,9 @@ from kafka.consumer import KafkaConsumer
 from kafka.producer import KafkaProducer
 from kafka.structs import TopicPartition
 
+from devstack.kafka_broker import LocalKafka, answers_metadata
 from streams.admin import ensure_topics
 from streams.errors import BrokerError, TopicLayoutError
-from streams.kafka_broker import LocalKafka, answers_metadata
 from streams.settings import Settings
 from streams.topics import ALL, Cleanup, TopicSpec
 

@@ -15,16 +15,15 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from streams import samples
+from devstack import samples, seed_data
+from devstack.kafka_broker import free_port
+from devstack.producer import CanonicalProducer
+from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
+from devstack.tryton_server import ADMIN_PASSWORD, TrytonServer
 from streams import topics as t
 from streams.codec import Message
-from streams.erp import seed_data
 from streams.erp.tryton_rpc import TrytonClient
-from streams.erp.tryton_server import ADMIN_PASSWORD, TrytonServer
-from streams.kafka_broker import free_port
-from streams.producer import CanonicalProducer
 from streams.settings import Settings
-from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 from tests.integration.conftest import worker_env
 from tests.integration.erp_actions import count_stock, warehouse_id
 from tests.integration.kafka_io import read_until

@@ -21,16 +21,15 @@ from typing import Any
 
 import pytest
 
-from streams import samples
+from devstack import samples, seed_data
+from devstack.flash_sale import SaleStats, shoppers, stock_counts
+from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
+from devstack.tryton_server import TrytonServer
 from streams import topics as t
 from streams.codec import Message
-from streams.erp import seed_data
 from streams.erp.tryton import TrytonAdapter
 from streams.erp.tryton_rpc import TrytonClient
-from streams.erp.tryton_server import TrytonServer
-from streams.flash_sale import SaleStats, shoppers, stock_counts
 from streams.settings import Settings, load_settings
-from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 from tests.integration.conftest import worker_env
 from tests.integration.erp_actions import count_stock
 from tests.integration.kafka_io import read_until
@@ -63,7 +62,8 @@ class Stack:
 def stack(settings: Settings, tryton: TrytonServer, tmp_path: Path,
           request: pytest.FixtureRequest) -> Iterator[Stack]:
     store = f"flash{uuid.uuid4().hex[:6]}"
-    emulator = EmulatorThread(EmulatorConfig(time_scale=0.05)).start()
+    emulator = EmulatorThread(EmulatorConfig(time_scale=0.05),
+                              catalogue=seed_data.store_catalogue()).start()
     stores = {store: {"rest_url": emulator.api, "consumer_key": "ck_demo",
                       "consumer_secret": "cs_demo", "webhook_secret": SECRET,
                       "warehouses": ["WH", "WH2"], "ship_from": "WH"}}

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from streams import samples
+from devstack import samples
+from devstack.producer import CanonicalProducer
+from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
 from streams import topics as t
 from streams.codec import MAGIC
-from streams.producer import CanonicalProducer
 from streams.settings import Settings
-from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 from tests.integration.conftest import worker_env
 from tests.integration.echo_app import ECHO_TOPIC
 from tests.integration.kafka_io import read_until

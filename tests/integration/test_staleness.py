@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
+from devstack.kafka_broker import free_port
+from devstack.producer import CanonicalProducer
+from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
 from streams import topics as t
 from streams.codec import Message
 from streams.envelope import deterministic_id, envelope
-from streams.kafka_broker import free_port
-from streams.producer import CanonicalProducer
 from streams.settings import Settings
-from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 from tests.integration.conftest import worker_env
 from tests.integration.kafka_io import read_until
 

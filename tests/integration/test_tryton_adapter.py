@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from streams import samples
+from devstack import samples
+from devstack.tryton_server import TrytonServer
 from streams.codec import Message
 from streams.erp.adapter import CommandRejected
 from streams.erp.tryton import TrytonAdapter
 from streams.erp.tryton_rpc import TrytonClient
-from streams.erp.tryton_server import TrytonServer
 from streams.settings import load_settings
 
 pytestmark = pytest.mark.integration

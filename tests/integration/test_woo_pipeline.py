@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 
+from devstack import seed_data
+from devstack.producer import CanonicalProducer
+from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
 from streams import topics as t
 from streams.envelope import deterministic_id, envelope
-from streams.producer import CanonicalProducer
 from streams.settings import Settings
-from streams.supervise import WORKER_READY, ManagedProcess, worker_process
 from streams.woo.signature import sign
 from tests.integration.conftest import worker_env
 from tests.integration.kafka_io import read_until
@@ -67,7 +68,8 @@ class Shop:
 @pytest.fixture
 def shop(settings: Settings, tmp_path: Path) -> Iterator[Shop]:
     store = f"shop{uuid.uuid4().hex[:6]}"
-    emulator = EmulatorThread(EmulatorConfig(time_scale=0.05)).start()
+    emulator = EmulatorThread(EmulatorConfig(time_scale=0.05),
+                              catalogue=seed_data.store_catalogue()).start()
     stores = {store: {"rest_url": emulator.api, "consumer_key": "ck_demo",
                       "consumer_secret": "cs_demo", "webhook_secret": SECRET}}
     env = {**worker_env(settings), "WOOSYNC_STORES": json.dumps(stores),

@@ -13,7 +13,7 @@ import pytest
 from fastavro import parse_schema, schemaless_writer
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
-from streams import samples
+from devstack import samples
 from streams.catalog import SCHEMA_DIR, Catalog
 from streams.codec import MAGIC, Codec
 from streams.errors import DecodeError, EncodeError, UnknownSchemaError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from streams.kafka_broker import KAFKA_VERSION
+from devstack.kafka_broker import KAFKA_VERSION
 from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

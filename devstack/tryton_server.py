@@ -27,10 +27,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from streams.erp import seed_data
+from devstack import seed_data
+from devstack.kafka_broker import cache_root, free_port, port_in_use
+from devstack.supervise import die_with_parent, terminate
 from streams.errors import WoosyncError
-from streams.kafka_broker import cache_root, free_port, port_in_use
-from streams.supervise import die_with_parent, terminate
 
 # Not sale_stock_quantity: it refuses to quote a sale the warehouse cannot cover, but a
 # store order is already taken and paid; the ERP must record it (oversold or not).
@@ -65,7 +65,7 @@ def template_key() -> str:
         digest.update(f"{dist}={metadata.version(dist)}".encode())
     for path in sorted((PROJECT_ROOT / "trytond_woosync").glob("*.*")):
         digest.update(path.read_bytes())
-    for path in (Path(seed_data.__file__), PROJECT_ROOT / "streams/erp/tryton_seed.py"):
+    for path in (Path(seed_data.__file__), PROJECT_ROOT / "devstack/tryton_seed.py"):
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -104,7 +104,7 @@ def build_template() -> Path:
         steps = [
             [_bin("trytond-admin"), "-c", str(config), "-d", seed_data.DATABASE, "--all",
              "--email", "admin@example.com", "-u", *MODULES, "--activate-dependencies"],
-            [sys.executable, "-m", "streams.erp.tryton_seed", str(config),
+            [sys.executable, "-m", "devstack.tryton_seed", str(config),
              seed_data.DATABASE, str(work / "ids.json")],
         ]
         for step in steps:

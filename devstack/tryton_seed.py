@@ -1,7 +1,7 @@
 """Seeds a freshly created Tryton database with woosync's retail data (seed_data.py).
 
 Run in a process of its own, which exits when done so that SQLite's WAL is merged into
-the file that becomes the template: ``python -m streams.erp.tryton_seed CONFIG DB OUT``.
+the file that becomes the template: ``python -m devstack.tryton_seed CONFIG DB OUT``.
 Writes OUT (JSON) with the ids the adapter and tests need. Uses proteus in-process and
 the setup helpers that ship inside Tryton's own module wheels.
 """
@@ -14,7 +14,7 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from streams.erp import seed_data
+from devstack import seed_data
 
 
 def seed(config_file: str, database: str) -> dict[str, Any]:

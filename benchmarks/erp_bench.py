@@ -21,17 +21,16 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from streams import samples
+from devstack import samples, seed_data
+from devstack.kafka_broker import LocalKafka, free_port
+from devstack.supervise import WORKER_READY, worker_process
+from devstack.tryton_server import ADMIN_PASSWORD, TrytonServer
 from streams import topics as t
 from streams.admin import ensure_topics
 from streams.codec import Codec, Message
-from streams.erp import seed_data
 from streams.erp.tryton import TrytonAdapter
 from streams.erp.tryton_rpc import TrytonClient
-from streams.erp.tryton_server import ADMIN_PASSWORD, TrytonServer
-from streams.kafka_broker import LocalKafka, free_port
 from streams.settings import load_settings
-from streams.supervise import WORKER_READY, worker_process
 
 
 def _summary(samples_ms: list[float]) -> dict[str, float]:

@@ -22,14 +22,14 @@ from pathlib import Path
 import aiohttp
 from pydantic import SecretStr
 
+from devstack import seed_data
+from devstack.flash_sale import SaleStats, shoppers, stock_counts
+from devstack.kafka_broker import LocalKafka, free_port, port_in_use
+from devstack.supervise import WORKER_READY, worker_process
+from devstack.tryton_server import ADMIN_PASSWORD, TrytonServer
 from streams.admin import ensure_topics
-from streams.erp import seed_data
 from streams.erp.tryton_rpc import TrytonClient
-from streams.erp.tryton_server import ADMIN_PASSWORD, TrytonServer
-from streams.flash_sale import SaleStats, shoppers, stock_counts
-from streams.kafka_broker import LocalKafka, free_port, port_in_use
 from streams.settings import load_settings
-from streams.supervise import WORKER_READY, worker_process
 from woo_emulator.config import EmulatorConfig
 from woo_emulator.runner import EmulatorThread
 from woo_emulator.webhooks import Webhook
@@ -45,7 +45,8 @@ def run_demo(seconds: float = 0) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="woosync-demo-"))
     kafka = LocalKafka(workdir / "kafka", port=_port(9092))
     erp = TrytonServer(workdir / "erp", port=_port(8000))
-    store = EmulatorThread(EmulatorConfig(), port=_port(8090))
+    store = EmulatorThread(EmulatorConfig(), port=_port(8090),
+                           catalogue=seed_data.store_catalogue())
     worker = None
     try:
         print("starting Kafka, Tryton (the first run builds its database: about a minute)"

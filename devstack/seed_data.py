@@ -1,11 +1,13 @@
 """The retail data a woosync ERP is seeded with for the demo and tests: two warehouses,
 a variable product's variants, a few dozen promotion SKUs, a shipping service, stock.
-Plain data: the Tryton seed script and the tests both read it."""
+Plain data: the Tryton seed script, the emulator's catalogue and the tests read it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+
+from woo_emulator.runner import CatalogueItem
 
 WAREHOUSES = ("WH", "WH2")
 TAX_RATE = Decimal("0.20")
@@ -37,3 +39,18 @@ def products() -> list[SeedProduct]:
         items.append(SeedProduct(f"Promo item {n:02d}", f"HOT-{n:02d}",
                                  Decimal("5.00") + n, {"WH": 30 + n, "WH2": n % 4}))
     return items
+
+
+def store_catalogue() -> list[CatalogueItem]:
+    """The store's side of the same catalogue, for the WooCommerce emulator: every SKU
+    with the stock of both warehouses, the T-shirt as a variable product."""
+    out = []
+    for item in products():
+        stock = sum(item.stock.values())
+        if item.sku.startswith("TSHIRT-"):
+            out.append(CatalogueItem(f"{item.template} {item.sku[-1]}", item.sku,
+                                     item.list_price, stock, variation_of=item.template,
+                                     parent_sku="TSHIRT"))
+        else:
+            out.append(CatalogueItem(item.template, item.sku, item.list_price, stock))
+    return out

@@ -24,8 +24,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.supervise import die_with_parent, terminate
 from streams.errors import BrokerError
-from streams.supervise import die_with_parent, terminate
 
 KAFKA_VERSION = "4.1.1"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

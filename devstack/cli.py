@@ -1,0 +1,147 @@
+"""The ``woosync`` command: the worker's own verbs (streams.cli) and the local tooling's:
+``broker``, ``fetch-kafka``, ``erp``, ``emulator``, ``demo``, ``bench``, ``bench-erp``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+from streams.cli import add_runtime_commands, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="woosync", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    handlers = add_runtime_commands(sub)
+
+    broker = sub.add_parser("broker", help="run a local single-node Kafka broker (KRaft)")
+    broker.add_argument("--port", type=int, default=9092)
+    broker.add_argument("--data-dir", type=Path,
+                        default=Path(".state/broker"), help="kept between runs")
+    broker.add_argument("--fresh", action="store_true", help="wipe the data dir first")
+    sub.add_parser("fetch-kafka", help="resolve and cache the Kafka jars, then exit")
+
+    erp = sub.add_parser("erp", help="run a throwaway Tryton ERP with the seeded retail data")
+    erp.add_argument("--port", type=int, default=8000)
+    erp.add_argument("--data-dir", type=Path, default=Path(".state/erp"),
+                     help="kept between runs")
+    erp.add_argument("--fresh", action="store_true", help="start again from the template")
+
+    bench = sub.add_parser("bench", help="measure the stream path (broker, Faust, woosync)")
+    bench.add_argument("--events", type=int, default=30_000)
+    bench.add_argument("--rate", type=float, nargs="+", default=[2000.0],
+                       help="events/s for latency (several: one paced run each)")
+    bench.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+
+    bench_erp = sub.add_parser("bench-erp", help="measure ERP command latency and feed delay")
+    bench_erp.add_argument("--commands", type=int, default=40)
+    bench_erp.add_argument("--changes", type=int, default=15)
+    bench_erp.add_argument("--interval", type=float, default=1.0, help="feed poll interval")
+
+    emulator = sub.add_parser("emulator", help="run the WooCommerce emulator (seeded store)")
+    emulator.add_argument("--port", type=int, default=8090)
+
+    demo = sub.add_parser("demo", help="Kafka, Tryton, the store emulator, a worker and a"
+                          " flash sale; Ctrl-C stops all")
+    demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
+
+    handlers.update({"broker": _broker, "fetch-kafka": _fetch_kafka, "demo": _demo,
+                     "erp": _erp, "bench-erp": _bench_erp, "emulator": _emulator,
+                     "bench": _bench})
+    return run(parser, handlers, argv)
+def _fetch_kafka(args: argparse.Namespace) -> int:
+    from devstack.kafka_broker import fetch_jars, java_binary
+
+    java_binary()
+    print(fetch_jars())
+    return 0
+
+
+def _broker(args: argparse.Namespace) -> int:
+    from devstack.kafka_broker import LocalKafka
+
+    if args.fresh:
+        shutil.rmtree(args.data_dir, ignore_errors=True)
+    kafka = LocalKafka(args.data_dir.resolve(), port=args.port).start()
+    print(f"Kafka is up: WOOSYNC_BROKER=kafka://{kafka.bootstrap}  (log: {kafka.log_file})",
+          flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        kafka.stop()
+    return 0
+
+
+def _erp(args: argparse.Namespace) -> int:
+    from devstack import seed_data
+    from devstack.tryton_server import ADMIN_PASSWORD, TrytonServer
+
+    if args.fresh:
+        shutil.rmtree(args.data_dir, ignore_errors=True)
+    print("starting Tryton (the first run builds the seeded database, about a minute)...",
+          flush=True)
+    server = TrytonServer(args.data_dir.resolve(), port=args.port).start()
+    print(f"Tryton is up: WOOSYNC_ERP_URL={server.url}  database {seed_data.DATABASE}\n"
+          f"  integration user {seed_data.INTEGRATION_LOGIN} / {seed_data.INTEGRATION_PASSWORD}"
+          f", admin / {ADMIN_PASSWORD}  (log: {server.log_file})", flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        server.stop()
+    return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from devstack.seed_data import store_catalogue
+    from woo_emulator.runner import EmulatorThread
+
+    with EmulatorThread(port=args.port, catalogue=store_catalogue()) as emulator:
+        print(f"WooCommerce emulator: {emulator.api}  (keys ck_demo / cs_demo, OAuth 1.0a)",
+              flush=True)
+        _wait_for_signal()
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from benchmarks.stream_bench import run
+
+    run(count=args.events, rates=args.rate, seconds=args.seconds)
+    return 0
+
+
+def _bench_erp(args: argparse.Namespace) -> int:
+    from benchmarks.erp_bench import run
+
+    run(commands=args.commands, changes=args.changes, interval=args.interval)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Kafka, Tryton, the WooCommerce emulator, a worker and a flash sale."""
+    from devstack.demo import run_demo
+
+    return run_demo(seconds=args.seconds)
+
+
+def _wait_for_signal() -> None:
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stop:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
