@@ -6,211 +6,133 @@ and one SetAvailability per changed store to ``store.commands``.
 
 Events are taken in batches and grouped by SKU: each SKU's row is read and written once
 per batch and its availability published at most once (the value is absolute, so the
-last one is the one that matters). Tables (raw bytes keys, so that web requests route by
-the same partitioner as the topics): ``inventory`` (key: SKU) the SKU's row, and under
-``__feed__:<partition>`` the last heartbeat that partition received (the ERP feed's
-freshness); ``hold_lines`` (key: ``SKU|order|line``) each order line's hold, written on
-its SKU's partition.
+last one is the one that matters). Tables (tables.registry): INVENTORY, the SKU's row
+and, per partition, the ERP feed's last heartbeat and whether the SKUs were last judged
+against a stale feed; HOLD_LINES, each order line's hold, on its SKU's partition.
 
 Timer ``refresh_staleness`` (every worker, a quarter of the stale age): when a
-partition's ERP feed turns stale (no heartbeat for ``erp_stale_seconds``) or fresh
-again, every SKU of that partition is re-evaluated and its availability republished, so
-that a quiet SKU does not keep a value the feed no longer vouches for. It shares a lock
-with the agent, so the two never interleave on a SKU's row.
+partition's feed turns stale (no heartbeat for ``erp_stale_seconds``) or fresh again
+compared with what its row says, every SKU of that partition is re-evaluated and its
+availability republished, so that a quiet SKU does not keep a value the feed no longer
+vouches for. It shares a lock with the agent, so the two never interleave on a row.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from streams import topics
-from streams.envelope import deterministic_id, envelope, trace_for, utcnow
-from streams.inventory_config import (
-    channels,
-    feed_key,
-    feed_stale,
-    hold_row,
-    partition_of,
-    policy,
-)
-from streams.runtime import Inbound, Runtime, writing_as
-from tables.inventory import (
-    Hold,
-    Policy,
-    SkuState,
-    StoreAvailability,
-    apply_hold,
-    apply_stock,
-    atp,
-    hold_key,
-    publish,
-)
+from streams.envelope import Cause, deterministic_id, trace_for, utcnow
+from streams.inventory_config import channels, feed_stale, partition_of, policy
+from streams.runtime import AgentSpec, Inbound, Runtime, writing_as
+from tables.inventory import Hold, SkuState, apply_events, availability_changed, publish
+from tables.registry import HOLD_LINES, INVENTORY, feed_key, hold_row, is_feed_key
 
-HOLD_EVENTS = frozenset({"HoldSet", "HoldReleased", "HoldConverted"})
+SKU_EVENTS = frozenset({"StockLevelObserved", "HoldSet", "HoldReleased", "HoldConverted"})
 
 
 def register(runtime: Runtime) -> None:
-    settings = runtime.settings
-    app = runtime.app
-    # bytes keys are sent raw: the web router then hashes them exactly as the producers
-    # of the source topics do (a str key would go as JSON).
-    table = app.Table("inventory", default=dict, partitions=settings.partitions,
-                      key_type=bytes)
-    holds = app.Table("hold_lines", default=list, partitions=settings.partitions,
-                      key_type=bytes)
+    settings, app = runtime.settings, runtime.app
+    table, holds = runtime.table(INVENTORY), runtime.table(HOLD_LINES)
     source = app.topic(topics.ERP_STOCK.name, topics.INVENTORY_HOLDS.name,
                        key_serializer="raw", value_serializer="raw")
-
     lock = asyncio.Lock()
-    # The last event handled per partition: the timer writes a partition's rows "as" it.
-    last_event: dict[int, Inbound] = {}
-    stale_seen: dict[int, bool] = {}
+    # A recent event of each partition: not state, only the handle that lets the timer
+    # write a partition's rows where they belong (see writing_as).
+    handles: dict[int, Inbound] = {}
+
+    async def handle(batch: list[Inbound]) -> None:
+        async with lock:
+            by_sku: dict[str, list[Inbound]] = {}
+            for inbound in batch:
+                handles[inbound.partition] = inbound
+                if inbound.name == "ErpFeedPolled":
+                    writing_as(inbound)
+                    _heartbeat(table, inbound)
+                elif inbound.name in SKU_EVENTS:
+                    by_sku.setdefault(inbound.key, []).append(inbound)
+            for sku, items in by_sku.items():
+                writing_as(items[-1])
+                await _one_sku(runtime, table, holds, sku, items, _cause(items))
 
     @app.agent(source, name="compute_availability")
     async def compute_availability(stream: Any) -> None:
-        async for batch in runtime.batches(stream, "availability",
-                                           settings.inventory_batch_max,
-                                           settings.inventory_batch_seconds):
-            async with lock:
-                await _batch(batch)
+        await runtime.each_batch(stream, "availability", handle,
+                                 settings.inventory_batch_max, settings.inventory_batch_seconds)
 
-    async def _batch(batch: list[Inbound]) -> None:
-        beats: dict[int, Inbound] = {}
-        by_sku: dict[str, list[Inbound]] = {}
-        for inbound in batch:
-            last_event[inbound.event.message.partition] = inbound
-            name = inbound.message.short_name
-            if name == "ErpFeedPolled":
-                beats[inbound.event.message.partition] = inbound
-            elif name == "StockLevelObserved" or name in HOLD_EVENTS:
-                by_sku.setdefault(inbound.key, []).append(inbound)
-        for partition, beat in beats.items():
-            writing_as(beat)
-            feed = table.get(feed_key(partition)) or {}
-            polled = beat.message.body["polled_at"].isoformat()
-            if polled > feed.get("polled_at", ""):
-                table[feed_key(partition)] = {"polled_at": polled}
-        for sku, items in by_sku.items():
-            try:
-                writing_as(items[-1])
-                await _one_sku(runtime, table, holds, sku, items,
-                               items[-1].event.message.partition, _cause(items))
-            except Exception as exc:  # a bad message must not stop the agent
-                for item in items:
-                    await runtime.dead_letter(item.event, "availability",
-                                              f"{type(exc).__name__}: {exc}")
-
-    @runtime.timer(max(1.0, settings.erp_stale_seconds / 4), "refresh_staleness",
-                   "staleness")
+    @runtime.timer(max(1.0, settings.erp_stale_seconds / 4), "refresh_staleness")
     async def refresh_staleness() -> None:
         async with lock:
-            await _refresh()
+            await _refresh(runtime, table, holds, handles)
 
-    async def _refresh() -> None:
-        assigned = {tp.partition for tp in app.consumer.assignment()
-                    if tp.topic == topics.ERP_STOCK.name}
-        now = utcnow()
-        flipped = {}
-        for partition in sorted(assigned & set(last_event)):
-            stale = feed_stale(settings, table.get(feed_key(partition)), now)
-            if stale_seen.get(partition) != stale:
-                flipped[partition] = stale
-        if not flipped:
-            return
+
+def _heartbeat(table: Any, beat: Inbound) -> None:
+    row = table.get(feed_key(beat.partition)) or {}
+    polled = beat.body["polled_at"].isoformat()
+    if polled > row.get("polled_at", ""):
+        table[feed_key(beat.partition)] = {**row, "polled_at": polled}
+
+
+async def _refresh(runtime: Runtime, table: Any, holds: Any,
+                   handles: dict[int, Inbound]) -> None:
+    settings = runtime.settings
+    assigned = {tp.partition for tp in runtime.app.consumer.assignment()
+                if tp.topic == topics.ERP_STOCK.name}
+    now = utcnow()
+    for partition in sorted(assigned & set(handles)):
+        row = table.get(feed_key(partition)) or {}
+        stale = feed_stale(settings, row or None, now)
+        if row.get("judged_stale") == stale:
+            continue
+        writing_as(handles[partition])
         for raw in list(table.keys()):
-            if raw.startswith(b"__feed__"):
-                continue
-            partition = partition_of(raw, settings.partitions)
-            if partition in flipped:
+            if not is_feed_key(raw) and partition_of(raw, settings.partitions) == partition:
                 sku = raw.decode()
-                writing_as(last_event[partition])
-                await _one_sku(runtime, table, holds, sku, [], partition, Cause(
-                    deterministic_id("staleness", sku, now.isoformat(), flipped[partition]),
-                    now, trace_for(f"sku:{sku}")))
-        stale_seen.update(flipped)
-        runtime.metrics.feed_polls.labels("staleness", "flipped").inc(len(flipped))
-
-    runtime.tables["inventory"] = table
-    runtime.tables["hold_lines"] = holds
-
-
-@dataclass(frozen=True)
-class Cause:
-    """What an availability change is attributed to."""
-
-    event_id: str
-    occurred_at: datetime
-    trace_id: str
+                await _one_sku(runtime, table, holds, sku, [], Cause(
+                    deterministic_id("staleness", sku, now.isoformat(), stale),
+                    now, now.isoformat(), trace_for(f"sku:{sku}")))
+        table[feed_key(partition)] = {**row, "judged_stale": stale}
+        runtime.metrics.staleness_flips.labels("stale" if stale else "fresh").inc()
 
 
 def _cause(items: list[Inbound]) -> Cause:
-    last = items[-1].message.body["envelope"]
+    last = items[-1].cause
     # The change reflects every event of the batch: it occurred with the oldest of them
     # (so latency measured from occurred_at is the worst case of the batch).
-    return Cause(last["event_id"],
-                 min(i.message.body["envelope"]["occurred_at"] for i in items),
-                 last.get("trace_id") or trace_for(f"sku:{items[-1].key}"))
+    oldest: datetime = min(i.body["envelope"]["occurred_at"] for i in items)
+    return Cause(last.event_id, oldest, last.source_version,
+                 last.trace_id or trace_for(f"sku:{items[-1].key}"))
 
 
 async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
-                   items: list[Inbound], partition: int, cause: Cause) -> None:
+                   items: list[Inbound], cause: Cause) -> None:
     """Apply one batch's events of one SKU (none: re-evaluate it); write its rows once;
     publish if the availability changed. The caller has set the partition to write to."""
     settings = runtime.settings
     before = SkuState.from_json(sku, table.get(sku.encode()))
-    state = before
-    changed: dict[str, Hold] = {}
-    for item in items:
-        body = item.message.body
-        name = item.message.short_name
-        if name == "StockLevelObserved":
-            state = apply_stock(state, body)
-            continue
-        key = hold_key(body)
-        current = changed.get(key) or Hold.from_json(holds.get(hold_row(sku, key)))
-        state, new = apply_hold(state, name, current, body)
-        if new is not None:
-            changed[key] = new
+    state, changed = apply_events(before, [(i.name, i.body) for i in items],
+                                  lambda key: Hold.from_json(holds.get(hold_row(sku, key))))
     now = utcnow()
-    rules = policy(settings, sku)
-    state, out = publish(state, channels(settings, sku), rules,
-                         feed_stale(settings, table.get(feed_key(partition)), now), now)
+    rules, stores = policy(settings, sku), channels(settings, sku)
+    feed = table.get(feed_key(partition_of(sku.encode(), settings.partitions)))
+    state, out = publish(state, stores, rules, feed_stale(settings, feed, now), now)
     for key, hold in changed.items():
         holds[hold_row(sku, key)] = hold.to_json()
     if state != before:
         table[sku.encode()] = state.to_json()
-    if out:
-        await _publish(runtime, state, out, cause, rules)
+    if not out:
+        return
+    await runtime.emit(topics.INVENTORY_AVAILABILITY, sku, "woosync.AvailabilityChanged",
+                       availability_changed(state, out, stores, rules), cause, sku)
+    for item in out:
+        command_id = cause.id_for("woosync.SetAvailability", sku, item.store)
+        await runtime.emit(topics.STORE_COMMANDS, item.store_sku, "woosync.SetAvailability",
+                           {"command_id": command_id, "store": item.store,
+                            "sku": item.store_sku, "quantity": item.quantity,
+                            "stock_status": item.status},
+                           cause, sku, item.store)
 
 
-async def _publish(runtime: Runtime, state: SkuState, changed: list[StoreAvailability],
-                   cause: Cause, rules: Policy) -> None:
-    now = utcnow()
-    settings = runtime.settings
-    stamp = now.isoformat()
-    occurred, trace = cause.occurred_at, cause.trace_id
-    event_id = deterministic_id(cause.event_id, "availability", state.sku)
-    every = [{"store": c.store, "quantity": c.quantity, "stock_status": c.status,
-              "stale": c.stale} for c in changed]
-    for store_id, published in sorted(state.published.items()):
-        if store_id not in {c.store for c in changed}:
-            every.append({"store": store_id, "quantity": published.quantity,
-                          "stock_status": published.status, "stale": published.stale})
-    atp_value = atp(state, channels(settings, state.sku)[0], rules) if settings.stores else \
-        Decimal(0)
-    await runtime.send(topics.INVENTORY_AVAILABILITY, state.sku, "woosync.AvailabilityChanged", {
-        "envelope": envelope(event_id=event_id, occurred_at=occurred, observed_at=now,
-                             source="woosync", source_version=stamp, trace_id=trace),
-        "sku": state.sku, "atp": atp_value.quantize(Decimal("0.0001")),
-        "stores": sorted(every, key=lambda s: str(s["store"]))})
-    for item in changed:
-        command_id = deterministic_id(event_id, item.store)
-        await runtime.send(topics.STORE_COMMANDS, item.store_sku, "woosync.SetAvailability", {
-            "envelope": envelope(event_id=command_id, occurred_at=occurred, observed_at=now,
-                                 source="woosync", source_version=stamp, trace_id=trace),
-            "command_id": command_id, "store": item.store, "sku": item.store_sku,
-            "quantity": item.quantity, "stock_status": item.status})
+AGENT = AgentSpec("availability", register, reads=(INVENTORY, HOLD_LINES))

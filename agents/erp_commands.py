@@ -13,7 +13,7 @@ from typing import Any
 from streams import topics
 from streams.delivery import Deliverer, result_message
 from streams.erp.adapter import CommandRejected, ErpUnavailable
-from streams.runtime import Runtime
+from streams.runtime import AgentSpec, Inbound, Runtime
 
 
 def register(runtime: Runtime) -> None:
@@ -24,18 +24,22 @@ def register(runtime: Runtime) -> None:
     deliverer = Deliverer(target, runtime.settings, runtime.metrics,
                           retryable=(ErpUnavailable,), rejected=(CommandRejected,))
 
+    async def handle(inbound: Inbound) -> None:
+        command = inbound.message
+        delivery = await deliverer.deliver(partial(adapter.execute, command))
+        outcome = delivery.result
+        name, fields = result_message(command.body, command.short_name, target, delivery,
+                                      outcome.result_ref if outcome else None,
+                                      duplicate=bool(outcome and outcome.duplicate))
+        await runtime.emit(topics.DELIVERY_RESULTS, command.body["command_id"], name, fields,
+                           inbound.cause, delivery.attempts)
+        if not delivery.ok:
+            await runtime.dead_letter(inbound.event, "erp-command", delivery.error or "",
+                                      attempts=delivery.attempts)
+
     @runtime.app.agent(runtime.topics[topics.ERP_COMMANDS], name="apply_erp_commands")
     async def apply_erp_commands(stream: Any) -> None:
-        async for inbound in runtime.decoded(stream, "erp-command"):
-            command = inbound.message
-            delivery = await deliverer.deliver(partial(adapter.execute, command))
-            outcome = delivery.result
-            await runtime.send(topics.DELIVERY_RESULTS, command.body["command_id"],
-                               *result_message(command.body, command.short_name, target,
-                                               delivery, outcome.result_ref if outcome else None,
-                                               duplicate=bool(outcome and outcome.duplicate)))
-            if not delivery.ok:
-                await runtime.dead_letter(inbound.event, "erp-command",
-                                          delivery.error or "",
-                                          attempts=delivery.attempts)
+        await runtime.each(stream, "erp-command", handle)
 
+
+AGENT = AgentSpec("erp_commands", register)

@@ -19,9 +19,9 @@ from typing import Any
 
 from streams import topics
 from streams.cursors import LeaderCursors
-from streams.envelope import deterministic_id, envelope
-from streams.erp.adapter import ErpUnavailable
-from streams.runtime import Runtime
+from streams.envelope import Cause
+from streams.erp.adapter import ChangeBatch, ErpUnavailable
+from streams.runtime import AgentSpec, Inbound, Runtime
 
 log = logging.getLogger("woosync.erp_feed")
 
@@ -34,7 +34,7 @@ def register(runtime: Runtime) -> None:
     feed = f"erp:{adapter.name}"
     cursors = LeaderCursors(settings, runtime.codec, f"{feed}:", settings.erp_poll_interval)
 
-    @runtime.timer(settings.erp_poll_interval, "poll_erp", feed, on_leader=True)
+    @runtime.timer(settings.erp_poll_interval, "poll_erp", on_leader=True)
     async def poll_erp() -> None:
         current = await cursors.current()
         try:
@@ -43,49 +43,47 @@ def register(runtime: Runtime) -> None:
             runtime.metrics.feed_polls.labels(feed, "unavailable").inc()
             log.warning("ERP change feed: %s", exc)
             return
-        for record in batch.records:
-            await runtime.send(topics.ERP_RAW, f"{record.model}:{record.record_id}",
-                               "woosync.ErpRecord", {
-                "envelope": envelope(
-                    event_id=deterministic_id(feed, record.model, record.record_id,
-                                              record.body),
-                    occurred_at=record.read_at, observed_at=record.read_at, source=feed,
-                    source_version=record.read_at.isoformat(),
-                    trace_id=deterministic_id("trace", record.model, record.record_id)),
-                "model": record.model, "record_id": record.record_id, "body": record.body,
-                "read_at": record.read_at})
-        for model, cursor in batch.cursors.items():
-            if current.get(model) != cursor:
-                await runtime.send(topics.FEED_CURSORS, f"{feed}:{model}", "woosync.FeedCursor", {
-                    "envelope": envelope(
-                        event_id=deterministic_id(feed, model, cursor),
-                        occurred_at=batch.polled_at, observed_at=batch.polled_at,
-                        source=feed, source_version=cursor,
-                        trace_id=deterministic_id("trace", feed, model)),
-                    "feed": f"{feed}:{model}", "cursor": cursor})
+        await _publish(runtime, feed, batch, current)
         cursors.values = dict(batch.cursors)
-        for partition in range(settings.partitions):
-            await runtime.send(topics.ERP_STOCK, f"{feed}:heartbeat", "woosync.ErpFeedPolled", {
-                "envelope": envelope(
-                    event_id=deterministic_id(feed, "polled", batch.polled_at.isoformat(),
-                                              partition),
-                    occurred_at=batch.polled_at, observed_at=batch.polled_at, source=feed,
-                    source_version=batch.polled_at.isoformat(),
-                    trace_id=deterministic_id("trace", feed, "heartbeat")),
-                "feed": feed, "polled_at": batch.polled_at, "partition": partition},
-                partition=partition)
         runtime.metrics.feed_polls.labels(feed, "ok").inc()
+
+    async def handle(inbound: Inbound) -> None:
+        raw = inbound.body
+        for out in adapter.normalize(raw["model"], raw["record_id"], raw["body"],
+                                     raw["read_at"]):
+            await runtime.send(out.topic, out.key, out.name, out.body)
 
     @runtime.app.agent(runtime.topics[topics.ERP_RAW], name="normalize_erp_records")
     async def normalize_erp_records(stream: Any) -> None:
-        async for inbound in runtime.decoded(stream, "erp-normalize"):
-            raw = inbound.message.body
-            try:
-                outputs = adapter.normalize(raw["model"], raw["record_id"], raw["body"],
-                                            raw["read_at"])
-            except (ValueError, KeyError, TypeError, IndexError) as exc:
-                await runtime.dead_letter(inbound.event, "erp-normalize",
-                                          f"{type(exc).__name__}: {exc}")
-                continue
-            for out in outputs:
-                await runtime.send(out.topic, out.key, out.name, out.body)
+        await runtime.each(stream, "erp-normalize", handle)
+
+
+async def _publish(runtime: Runtime, feed: str, batch: ChangeBatch,
+                   current: dict[str, str]) -> None:
+    """Records, then cursors, then heartbeats: a cursor never runs ahead of its records."""
+    for record in batch.records:
+        subject = f"{record.model}:{record.record_id}"
+        cause = Cause.observed(subject, record.body, occurred_at=record.read_at, source=feed,
+                               source_version=record.read_at.isoformat(),
+                               trace_subject=subject)
+        await runtime.emit(topics.ERP_RAW, subject, "woosync.ErpRecord", {
+            "model": record.model, "record_id": record.record_id, "body": record.body,
+            "read_at": record.read_at}, cause)
+    polled = batch.polled_at.isoformat()
+    for model, cursor in batch.cursors.items():
+        if current.get(model) != cursor:
+            name = f"{feed}:{model}"
+            cause = Cause.observed(model, cursor, occurred_at=batch.polled_at, source=feed,
+                                   source_version=cursor, trace_subject=name)
+            await runtime.emit(topics.FEED_CURSORS, name, "woosync.FeedCursor",
+                               {"feed": name, "cursor": cursor}, cause)
+    beat = Cause.observed("polled", polled, occurred_at=batch.polled_at, source=feed,
+                          source_version=polled, trace_subject=f"{feed}:heartbeat")
+    for partition in range(runtime.settings.partitions):
+        await runtime.emit(topics.ERP_STOCK, f"{feed}:heartbeat", "woosync.ErpFeedPolled",
+                           {"feed": feed, "polled_at": batch.polled_at,
+                            "partition": partition},
+                           beat, partition, partition=partition)
+
+
+AGENT = AgentSpec("erp_feed", register)

@@ -18,9 +18,11 @@ from typing import Any
 from streams import topics
 from streams.codec import Message
 from streams.delivery import Deliverer, Delivery, result_message
-from streams.runtime import Inbound, Runtime
+from streams.runtime import AgentSpec, Inbound, Runtime
+from streams.woo import ids
 from streams.woo.client import StoreClients, WooClient, WooRejected, WooUnavailable
 from streams.woo.sink_plan import ProductRef, availability_requests, coalesce
+from tables.stock import stock_holder
 
 
 def register(runtime: Runtime) -> None:
@@ -32,15 +34,14 @@ def register(runtime: Runtime) -> None:
                   for store in settings.stores}
     refs: dict[tuple[str, str], ProductRef] = {}
 
+    async def handle(batch: list[Inbound]) -> None:
+        sink = _Sink(runtime, stores, deliverers, refs, {id(i.message): i for i in batch})
+        await sink.run([i.message for i in batch])
+
     @runtime.app.agent(runtime.topics[topics.STORE_COMMANDS], name="push_to_stores")
     async def push_to_stores(stream: Any) -> None:
-        async for events in stream.take_events(settings.sink_batch_max,
-                                               within=settings.sink_coalesce_seconds):
-            inbound = [i for e in events
-                       if (i := await runtime.decode_event(e, "store-sink")) is not None]
-            sink = _Sink(runtime, stores, deliverers, refs,
-                         {id(i.message): i for i in inbound})
-            await sink.run([i.message for i in inbound])
+        await runtime.each_batch(stream, "store-sink", handle, settings.sink_batch_max,
+                                 settings.sink_coalesce_seconds)
 
 
 class _Sink:
@@ -104,12 +105,14 @@ class _Sink:
         if not found:
             return None
         product = found[0]
-        if product.get("type") == "variation" and product.get("manage_stock") == "parent":
-            ref = ProductRef(int(product["parent_id"]))  # the parent holds the stock
+        own, parent = int(product["id"]), int(product.get("parent_id") or 0)
+        holder = stock_holder(own, parent, product.get("manage_stock"))
+        if holder != own:
+            ref = ProductRef(holder)  # the parent holds the stock
         elif product.get("type") == "variation":
-            ref = ProductRef(int(product["id"]), int(product["parent_id"]), variation=True)
+            ref = ProductRef(own, parent, variation=True)
         else:
-            ref = ProductRef(int(product["id"]))
+            ref = ProductRef(own)
         self.refs[(store, sku)] = ref
         return ref
 
@@ -120,7 +123,11 @@ class _Sink:
             await self._report(command, Delivery(0, rejected=f"unknown store {store!r}"))
             return
         client = self.stores[store]
-        woo_id = body.get("order_id", "").rsplit(":", 1)[-1]
+        try:
+            woo_id = ids.parse(body.get("order_id", "")).woo_id
+        except ValueError as exc:
+            await self._report(command, Delivery(0, rejected=str(exc)))
+            return
         if command.short_name == "SetOrderStatus":
             call = partial(client.request, "PUT", f"/orders/{woo_id}",
                            body={"status": body["status"]})
@@ -141,11 +148,14 @@ class _Sink:
         target = f"woo:{command.body.get('store', '?')}"
         error = delivery.error
         ref = None if delivery.result is None else str(delivery.result)
-        name, body = result_message(command.body, command.short_name, target, delivery, ref,
-                                    duplicate=superseded)
-        await self.runtime.send(topics.DELIVERY_RESULTS, command.body["command_id"], name, body)
-        inbound = self.inbound.get(id(command))
-        if error is not None and inbound is not None:
+        name, fields = result_message(command.body, command.short_name, target, delivery, ref,
+                                      duplicate=superseded)
+        inbound = self.inbound[id(command)]
+        await self.runtime.emit(topics.DELIVERY_RESULTS, command.body["command_id"], name,
+                                fields, inbound.cause, delivery.attempts, superseded)
+        if error is not None:
             await self.runtime.dead_letter(inbound.event, "store-sink", error,
                                            attempts=delivery.attempts)
 
+
+AGENT = AgentSpec("store_sink", register)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from streams.runtime import Runtime
+from streams.runtime import AgentSpec, Inbound, Runtime
 from streams.topics import CANONICAL
 
 log = logging.getLogger("woosync.trace")
@@ -21,11 +21,14 @@ def register(runtime: Runtime) -> None:
     source = runtime.app.topic(*(spec.name for spec in CANONICAL),
                                key_serializer="raw", value_serializer="raw")
 
+    async def handle(inbound: Inbound) -> None:
+        env = inbound.body["envelope"]
+        log.info("%s key=%s source=%s version=%s trace_id=%s", inbound.name, inbound.key,
+                 env["source"], env["source_version"], env["trace_id"])
+
     @runtime.app.agent(source, name="log_canonical_events")
     async def log_canonical_events(stream: Any) -> None:
-        async for inbound in runtime.decoded(stream, "trace"):
-            message = inbound.message
-            env = message.body["envelope"]
-            log.info("%s key=%s source=%s version=%s trace_id=%s", message.short_name,
-                     inbound.key,
-                     env["source"], env["source_version"], env["trace_id"])
+        await runtime.each(stream, "trace", handle)
+
+
+AGENT = AgentSpec("trace", register)

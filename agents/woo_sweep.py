@@ -16,8 +16,9 @@ from typing import Any
 
 from streams import topics
 from streams.cursors import LeaderCursors
-from streams.envelope import deterministic_id, envelope, trace_for, utcnow
-from streams.runtime import Runtime
+from streams.envelope import Cause, utcnow
+from streams.runtime import AgentSpec, Runtime
+from streams.woo import ids
 from streams.woo.client import WooClient, WooError
 
 log = logging.getLogger("woosync.woo_sweep")
@@ -31,7 +32,7 @@ def register(runtime: Runtime) -> None:
     overlap = timedelta(seconds=settings.woo_sweep_overlap_seconds)
     cursors = LeaderCursors(settings, runtime.codec, f"{FEED}:", settings.woo_sweep_interval)
 
-    @runtime.timer(settings.woo_sweep_interval, "sweep_stores", FEED, on_leader=True)
+    @runtime.timer(settings.woo_sweep_interval, "sweep_stores", on_leader=True)
     async def sweep_stores() -> None:
         current = await cursors.current()
         for store in settings.stores:
@@ -48,13 +49,12 @@ def register(runtime: Runtime) -> None:
                 runtime.metrics.feed_polls.labels(name, "ok").inc()
                 if newest and newest != current.get(key):
                     current[key] = newest
-                    stamp = datetime.fromisoformat(newest)
-                    await runtime.send(topics.FEED_CURSORS, name, "woosync.FeedCursor", {
-                        "envelope": envelope(
-                            event_id=deterministic_id(name, newest), occurred_at=stamp,
-                            observed_at=utcnow(), source=f"woocommerce:{store}",
-                            source_version=newest, trace_id=trace_for(name)),
-                        "feed": name, "cursor": newest})
+                    cause = Cause.observed(name, newest,
+                                           occurred_at=datetime.fromisoformat(newest),
+                                           source=f"woocommerce:{store}",
+                                           source_version=newest, trace_subject=name)
+                    await runtime.emit(topics.FEED_CURSORS, name, "woosync.FeedCursor",
+                                       {"feed": name, "cursor": newest}, cause)
 
 
 async def _sweep(runtime: Runtime, client: WooClient, store: str, kind: str,
@@ -68,7 +68,7 @@ async def _sweep(runtime: Runtime, client: WooClient, store: str, kind: str,
     variable: list[int] = []
     async for page in client.pages(f"/{kind}", **params):
         for item in page:
-            newest = max(newest or "", _modified(item))
+            newest = max(newest or "", _modified(item) or "")
             await _publish(runtime, store, resource, item)
             if item.get("type") == "variable":
                 variable.append(int(item["id"]))
@@ -81,27 +81,34 @@ async def _sweep(runtime: Runtime, client: WooClient, store: str, kind: str,
         for parent in sorted(set(variable)):
             async for page in client.pages(f"/products/{parent}/variations", **params):
                 for item in page:
-                    newest = max(newest or "", _modified(item))
+                    newest = max(newest or "", _modified(item) or "")
                     await _publish(runtime, store, resource, item)
-    return newest
+    return newest or None
 
 
-def _modified(item: dict[str, Any]) -> str:
-    """The item's date_modified_gmt as an aware ISO timestamp (UTC)."""
-    moment = datetime.fromisoformat(str(item["date_modified_gmt"]).replace("Z", ""))
+def _modified(item: dict[str, Any]) -> str | None:
+    """The item's date_modified_gmt as an aware ISO timestamp (UTC); None when it has
+    none or it cannot be read (the item is still published: the normalizer judges it,
+    and one bad item must not stop the sweep)."""
+    try:
+        moment = datetime.fromisoformat(str(item["date_modified_gmt"]).replace("Z", ""))
+    except (KeyError, TypeError, ValueError):
+        return None
     return moment.replace(tzinfo=UTC).isoformat()
 
 
 async def _publish(runtime: Runtime, store: str, resource: str, item: dict[str, Any]) -> None:
     body = json.dumps(item, separators=(",", ":")).encode()
     now = utcnow()
-    key = f"{store}:{resource}:{item['id']}"
-    await runtime.send(topics.WOO_RAW, key, "woosync.WooDelivery", {
-        "envelope": envelope(
-            event_id=deterministic_id("poll", key, item.get("date_modified_gmt")),
-            occurred_at=now, observed_at=now, source=f"woocommerce:{store}",
-            source_version=str(item.get("date_modified_gmt")),
-            trace_id=trace_for(f"woo:{store}:{item['id']}" if resource == "order" else key)),
+    key = ids.raw_key(store, resource, item["id"])
+    cause = Cause.observed("poll", key, item.get("date_modified_gmt"), occurred_at=now,
+                           source=f"woocommerce:{store}",
+                           source_version=str(item.get("date_modified_gmt")),
+                           trace_subject=ids.trace_subject(store, resource, item["id"]))
+    await runtime.emit(topics.WOO_RAW, key, "woosync.WooDelivery", {
         "store": store, "via": "poll", "topic": None, "resource": resource,
         "resource_id": str(item["id"]), "webhook_id": None, "delivery_id": None,
-        "headers": {}, "body": body, "received_at": now})
+        "headers": {}, "body": body, "received_at": now}, cause)
+
+
+AGENT = AgentSpec("woo_sweep", register)

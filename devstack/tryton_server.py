@@ -36,7 +36,7 @@ from streams.errors import WoosyncError
 # store order is already taken and paid; the ERP must record it (oversold or not).
 MODULES = ("sale", "sale_price_list", "account_invoice_stock", "product_price_list",
            "woosync")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The throwaway database's admin (tests use it to act as a person in the ERP would).
 ADMIN_PASSWORD = "admin-password"
 

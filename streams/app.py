@@ -1,13 +1,14 @@
 """The composition root: builds the Faust app, its topics and agents from settings.
 
 Nothing here runs at import time; ``create_app`` is called by the CLI (worker, demo) and
-by tests. Agent modules plug in through ``register(runtime)``; the default list is the
-production set, tests may pass their own.
+by tests. Agent modules plug in through their ``AGENT`` spec (``register(runtime)`` and
+the tables they read); the default list is the production set, tests may pass their
+own. A worker whose agents read a table none of them writes refuses to start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import faust
 
@@ -16,15 +17,14 @@ from streams.erp.adapter import ErpAdapter
 from streams.erp.tryton import TrytonAdapter
 from streams.errors import ConfigError
 from streams.metrics import Metrics
-from streams.runtime import Runtime
+from streams.runtime import AgentSpec, Runtime
 from streams.settings import Settings
 from streams.topics import Topics
 from streams.woo.client import StoreClients
 
-Registrar = Callable[[Runtime], None]
 
-
-def default_agents(only: tuple[str, ...] = ()) -> list[Registrar]:
+def every_agent() -> dict[str, AgentSpec]:
+    """Every agent module (and the inventory's pages, which read its tables), by name."""
     from agents import (
         availability,
         erp_commands,
@@ -38,19 +38,36 @@ def default_agents(only: tuple[str, ...] = ()) -> list[Registrar]:
     )
     from streams import inventory_web
 
-    every = {"trace": trace.register, "erp_commands": erp_commands.register,
-             "erp_feed": erp_feed.register, "woo_normalize": woo_normalize.register,
-             "woo_sweep": woo_sweep.register, "store_sink": store_sink.register,
-             "stock_owners": stock_owners.register, "holds": holds.register,
-             "availability": availability.register,
-             "inventory_web": inventory_web.register}
+    specs = [trace.AGENT, erp_commands.AGENT, erp_feed.AGENT, woo_normalize.AGENT,
+             woo_sweep.AGENT, store_sink.AGENT, stock_owners.AGENT, holds.AGENT,
+             availability.AGENT, inventory_web.AGENT]
+    return {spec.name: spec for spec in specs}
+
+
+def default_agents(only: tuple[str, ...] = ()) -> list[AgentSpec]:
+    """The agents a worker runs: ``only`` those named (``WOOSYNC_AGENTS``), or all."""
+    every = every_agent()
     unknown = set(only) - set(every)
     if unknown:
         raise ConfigError(f"unknown agents {sorted(unknown)}; choose from {sorted(every)}")
-    return [register for name, register in every.items() if not only or name in only]
+    return [spec for name, spec in every.items() if not only or name in only]
 
 
-def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) -> Runtime:
+def check_tables(agents: Sequence[AgentSpec]) -> None:
+    """Refuse a set of agents in which one reads a partitioned table that none of them
+    writes: its rows would never come (a global table is filled from its changelog by
+    whichever worker runs its writer)."""
+    running = {spec.name for spec in agents}
+    for spec in agents:
+        for table in spec.reads:
+            if not table.is_global and table.writer not in running:
+                raise ConfigError(
+                    f"agent {spec.name!r} reads table {table.name!r}, which only agent"
+                    f" {table.writer!r} writes, and this worker does not run it: add"
+                    f" {table.writer!r} to WOOSYNC_AGENTS")
+
+
+def create_app(settings: Settings, agents: Sequence[AgentSpec] | None = None) -> Runtime:
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -79,8 +96,10 @@ def create_app(settings: Settings, agents: Sequence[Registrar] | None = None) ->
 
     web.register(runtime)
     ingress.register(runtime)
-    for register in default_agents(settings.agents) if agents is None else agents:
-        register(runtime)
+    chosen = default_agents(settings.agents) if agents is None else list(agents)
+    check_tables(chosen)
+    for spec in chosen:
+        spec.register(runtime)
     return runtime
 
 

@@ -51,7 +51,9 @@ class Codec:
         out.write(version.fingerprint)
         try:
             schemaless_writer(out, self.catalog.parsed(version), record)
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError) as exc:
+            # ArithmeticError: a long out of range (OverflowError, struct.error is a
+            # ValueError) or a decimal that does not fit (decimal.InvalidOperation).
             raise EncodeError(f"{name}: record does not fit the schema: {exc!r}") from exc
         return out.getvalue()
 

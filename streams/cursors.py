@@ -1,22 +1,15 @@
 """Feed cursors on the compacted ``feed.cursors`` topic: where each poller of an outside
 system got to. A poller runs on whichever worker leads the group; when leadership moves,
-the new leader reads the topic back from the start (last value per key wins).
-
-Read with kafka-python in a thread: an aiokafka consumer stopped inside a Faust timer
-leaks a CancelledError from its coordinator (aiokafka 0.14), which kills the timer.
+the new leader reads the topic back (streams.compacted: last value per key wins).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-
-from kafka.consumer import KafkaConsumer
-from kafka.structs import TopicPartition
 
 from streams import topics
 from streams.codec import Codec
-from streams.errors import DecodeError
+from streams.compacted import load_compacted
 from streams.settings import Settings
 
 
@@ -40,33 +33,8 @@ class LeaderCursors:
 
 
 async def load_cursors(settings: Settings, codec: Codec, prefix: str) -> dict[str, str]:
-    """Every cursor whose feed name starts with ``prefix``, as last written."""
-    return await asyncio.to_thread(read_cursors, settings, codec, prefix)
-
-
-def read_cursors(settings: Settings, codec: Codec, prefix: str) -> dict[str, str]:
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
-                             enable_auto_commit=False, group_id=None)
-    try:
-        name = topics.FEED_CURSORS.name
-        parts = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
-        if not parts:
-            return {}
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        ends = consumer.end_offsets(parts)
-        cursors: dict[str, str] = {}
-        while [tp for tp in parts if consumer.position(tp) < ends[tp]]:
-            for records in consumer.poll(timeout_ms=1000).values():
-                for record in records:
-                    if record.value is None:
-                        continue
-                    try:
-                        body = codec.decode(record.value).body
-                    except DecodeError:
-                        continue  # a cursor we cannot read is a cursor we do not have
-                    if body["feed"].startswith(prefix):
-                        cursors[body["feed"]] = body["cursor"]
-        return cursors
-    finally:
-        consumer.close()
+    """Every cursor whose feed name starts with ``prefix``, as last written (a cursor
+    that does not decode is a cursor we do not have: the poller starts that feed over)."""
+    read = await load_compacted(settings, codec, topics.FEED_CURSORS.name)
+    return {m.body["feed"]: m.body["cursor"] for m in read.latest.values()
+            if m.body["feed"].startswith(prefix)}

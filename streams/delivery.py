@@ -21,7 +21,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from streams.envelope import derived, utcnow
 from streams.metrics import Metrics
 from streams.resilience import BreakerState, CircuitBreaker, backoff_delay
 from streams.settings import Settings
@@ -126,10 +125,9 @@ class Deliverer:
 def result_message(command: dict[str, Any], kind: str, target: str, delivery: Delivery[Any],
                    result_ref: str | None, duplicate: bool = False
                    ) -> tuple[str, dict[str, Any]]:
-    """The CommandDelivered or CommandFailed that reports one delivery."""
-    base = {"envelope": derived(command["envelope"], kind=f"result:{delivery.attempts}",
-                                observed_at=utcnow()),
-            "command_id": command["command_id"], "command_type": kind, "target": target,
+    """The CommandDelivered or CommandFailed (fields, without the envelope: it is the
+    command's result, emitted with the command as its cause) that reports one delivery."""
+    base = {"command_id": command["command_id"], "command_type": kind, "target": target,
             "attempts": delivery.attempts}
     error = delivery.error
     if error is not None:

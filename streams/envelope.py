@@ -8,6 +8,7 @@ randomness).
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,17 +35,45 @@ def envelope(*, event_id: str, occurred_at: datetime, observed_at: datetime, sou
     }
 
 
-def derived(parent: dict[str, Any], *, kind: str, observed_at: datetime,
-            source: str = "woosync") -> dict[str, Any]:
-    """The envelope of a message woosync derives from another: same trace, new id."""
-    return envelope(
-        event_id=deterministic_id(parent["event_id"], kind),
-        occurred_at=parent["occurred_at"],
-        observed_at=observed_at,
-        source=source,
-        source_version=parent["source_version"],
-        trace_id=parent["trace_id"],
-    )
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """What a message is emitted because of: the message it derives from (``of``), or an
+    observation of an outside system (``observed``). Everything its envelope carries but
+    the moment woosync writes it."""
+
+    event_id: str
+    occurred_at: datetime
+    source_version: str
+    trace_id: str
+    source: str = "woosync"
+
+    @classmethod
+    def of(cls, parent: dict[str, Any], subject: str = "") -> Cause:
+        """Derived from a message with envelope ``parent``: same trace (or ``subject``'s
+        when the parent has none), same occurrence and version; woosync is the source."""
+        return cls(parent["event_id"], parent["occurred_at"], parent["source_version"],
+                   parent.get("trace_id") or trace_for(subject))
+
+    @classmethod
+    def observed(cls, *id_parts: object, occurred_at: datetime, source: str,
+                 source_version: str, trace_subject: str) -> Cause:
+        """An observation of ``source``: the id comes from what was observed
+        (``id_parts``), so observing the same thing again gives the same id."""
+        return cls(deterministic_id(source, *id_parts), occurred_at, source_version,
+                   trace_for(trace_subject), source)
+
+    def id_for(self, *parts: object) -> str:
+        """The event id of the message this cause produces, told apart from the cause's
+        other messages by ``parts`` (its type, its subject). A command's id is its
+        message's event id, so a replayed cause resends the same command id."""
+        return deterministic_id(self.event_id, *parts)
+
+    def envelope(self, *parts: object, observed_at: datetime) -> dict[str, Any]:
+        """The envelope of the message with the id ``id_for(*parts)``."""
+        return envelope(event_id=self.id_for(*parts),
+                        occurred_at=self.occurred_at, observed_at=observed_at,
+                        source=self.source, source_version=self.source_version,
+                        trace_id=self.trace_id)
 
 
 def utcnow() -> datetime:

@@ -1,7 +1,8 @@
-"""How the inventory agent and its web pages read settings and name table rows.
+"""How the inventory agent and its web pages read settings.
 
 Consumes Settings; produces each store's Channel and the Policy for one ERP product
-(tables.inventory's inputs), and the keys of the ``inventory`` and ``hold_lines`` rows.
+(tables.inventory's inputs), whether a partition's ERP feed is stale, and the partition
+Kafka's default partitioner gives a key.
 """
 
 from __future__ import annotations
@@ -20,25 +21,16 @@ def partition_of(key: bytes, partitions: int) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-def feed_key(partition: int) -> bytes:
-    """Where a partition keeps its last ERP heartbeat (each partition gets its own)."""
-    return f"__feed__:{partition}".encode()
-
-
 def feed_polled_at(row: dict[str, Any] | None) -> datetime | None:
     """When the ERP feed last polled, from a partition's feed row (None: never seen)."""
-    return datetime.fromisoformat(row["polled_at"]) if row else None
+    polled = (row or {}).get("polled_at")
+    return datetime.fromisoformat(polled) if polled else None
 
 
 def feed_stale(settings: Settings, row: dict[str, Any] | None, now: datetime) -> bool:
     """Whether a partition's ERP feed is stale at ``now`` (the age is the same for every
     SKU)."""
     return is_stale(feed_polled_at(row), now, policy(settings, ""))
-
-
-def hold_row(sku: str, key: str) -> bytes:
-    """A hold's row in ``hold_lines``: the SKU first, so the SKU's holds sort together."""
-    return f"{sku}|{key}".encode()
 
 
 def channels(settings: Settings, sku: str) -> list[Channel]:

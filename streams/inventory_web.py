@@ -20,14 +20,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from kafka.consumer import KafkaConsumer
-from kafka.structs import TopicPartition
-
 from streams import topics
-from streams.codec import Codec
-from streams.inventory_config import channels, feed_key, feed_stale, partition_of, policy
-from streams.runtime import Runtime
+from streams.compacted import read_compacted
+from streams.inventory_config import channels, feed_stale, partition_of, policy
+from streams.runtime import AgentSpec, Runtime
 from tables.inventory import Hold, SkuState, atp, counting, held
+from tables.registry import HOLD_LINES, INVENTORY, feed_key
 
 SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
 
@@ -79,13 +77,10 @@ def reservation(runtime: Runtime, state: SkuState, holds: list[tuple[str, Hold]]
 
 
 def register(runtime: Runtime) -> None:
-    table = runtime.tables.get("inventory")
-    hold_lines = runtime.tables.get("hold_lines")
-    if table is None or hold_lines is None:
-        return
+    table, hold_lines = runtime.table(INVENTORY), runtime.table(HOLD_LINES)
     app = runtime.app
     settings = runtime.settings
-    cache: dict[str, Any] = {"at": 0.0, "rows": []}
+    cache: dict[str, Any] = {"at": 0.0, "read": {"rows": []}}
 
     @app.page("/reservations/{sku}")
     @app.table_route(table=table, match_info="sku")
@@ -108,36 +103,30 @@ def register(runtime: Runtime) -> None:
         except ValueError:
             return web.json({"error": "page and per_page must be integers"}, status=400)
         if time.monotonic() - cache["at"] > 1.0:
-            cache["rows"] = await asyncio.to_thread(_read_availability, runtime)
+            cache["read"] = await asyncio.to_thread(_read_availability, runtime)
             cache["at"] = time.monotonic()
-        rows = cache["rows"]
+        read = cache["read"]
+        rows = read["rows"]
         chunk = rows[(page - 1) * per_page: page * per_page]
         return web.json({"page": page, "per_page": per_page, "total": len(rows),
-                         "items": chunk})
+                         "items": chunk, "undecodable": read.get("undecodable", 0),
+                         "complete": read.get("complete", True)})
 
 
-def _read_availability(runtime: Runtime) -> list[dict[str, Any]]:
-    """The last AvailabilityChanged of every SKU, from the compacted topic."""
-    codec = Codec()
-    name = topics.INVENTORY_AVAILABILITY.name
-    consumer = KafkaConsumer(bootstrap_servers=runtime.settings.bootstrap_servers,
-                             group_id=None, enable_auto_commit=False)
-    try:
-        parts = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or ()]
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        ends = consumer.end_offsets(parts)
-        latest: dict[str, dict[str, Any]] = {}
-        while [tp for tp in parts if consumer.position(tp) < ends[tp]]:
-            for records in consumer.poll(timeout_ms=1000).values():
-                for record in records:
-                    body = codec.decode(record.value).body
-                    latest[body["sku"]] = {
-                        "sku": body["sku"], "atp": str(body["atp"]),
-                        "at": body["envelope"]["observed_at"].isoformat(),
-                        "stores": {s["store"]: {"quantity": s["quantity"],
-                                                "stock_status": s["stock_status"],
-                                                "stale": s["stale"]} for s in body["stores"]}}
-        return [latest[sku] for sku in sorted(latest)]
-    finally:
-        consumer.close()
+def _read_availability(runtime: Runtime) -> dict[str, Any]:
+    """The last AvailabilityChanged of every SKU, from the compacted topic, with how many
+    records could not be read and whether the read finished before its deadline."""
+    read = read_compacted(runtime.settings, runtime.codec, topics.INVENTORY_AVAILABILITY.name)
+    rows = []
+    for message in read.latest.values():
+        body = message.body
+        rows.append({"sku": body["sku"], "atp": str(body["atp"]),
+                     "at": body["envelope"]["observed_at"].isoformat(),
+                     "stores": {s["store"]: {"quantity": s["quantity"],
+                                             "stock_status": s["stock_status"],
+                                             "stale": s["stale"]} for s in body["stores"]}})
+    return {"rows": sorted(rows, key=lambda row: str(row["sku"])),
+            "undecodable": read.undecodable, "complete": read.complete}
+
+
+AGENT = AgentSpec("inventory_web", register, reads=(INVENTORY, HOLD_LINES))

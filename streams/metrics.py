@@ -1,9 +1,16 @@
 """Prometheus metrics of one worker, in a registry of its own (several apps can live in
-one test process). Served at ``/metrics`` by ``streams.web``."""
+one test process). Served at ``/metrics`` by ``streams.web``.
+
+Named as Prometheus asks (``_total`` on counters, added by the client): each metric
+counts one thing, and every label takes a bounded set of values (a store label is a
+configured store or ``unknown``, so requests to random paths cannot create series).
+"""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+
+UNKNOWN = "unknown"
 
 
 class Metrics:
@@ -24,6 +31,15 @@ class Metrics:
         self.circuit_open = Gauge(
             "woosync_circuit_open", "1 while the circuit breaker of a target is open",
             ["target"], registry=self.registry)
+        self.webhooks_received = Counter(
+            "woosync_webhooks_received", "Webhook requests, by store (configured, or"
+            " 'unknown') and outcome", ["store", "outcome"], registry=self.registry)
         self.feed_polls = Counter(
-            "woosync_feed_polls", "Runs of a change feed, by feed and outcome",
-            ["feed", "outcome"], registry=self.registry)
+            "woosync_feed_polls", "Runs of a change feed (ERP feed, store sweep), by feed"
+            " and outcome", ["feed", "outcome"], registry=self.registry)
+        self.timer_errors = Counter(
+            "woosync_timer_errors", "Timer runs that raised (the timer runs again next"
+            " interval), by timer", ["timer"], registry=self.registry)
+        self.staleness_flips = Counter(
+            "woosync_staleness_flips", "Times a partition's ERP feed turned stale or fresh"
+            " again, by the state it turned to", ["to"], registry=self.registry)

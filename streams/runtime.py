@@ -1,15 +1,20 @@
-"""What every agent gets: the app, settings, topics, codec and metrics, plus the two
-ways messages leave an agent (``send`` a canonical message, ``dead_letter`` an input)
-and the one way they enter (``decoded``: bytes in, messages out, bad input to ``dlq``).
+"""What every agent gets, and the one way in and out of an agent.
 
-Agents never touch bytes or the codec themselves, so a bad value can never crash one.
+In: ``each`` and ``each_batch`` decode each input (bytes to a canonical message) and call
+the agent's handler inside one error boundary: an input that cannot be read, or whose
+handling raises anything, goes whole to ``dlq`` with its stage and reason, and the agent
+goes on with the next. Out: ``emit`` builds the envelope from the cause and sends a
+canonical message to a registered topic. Tables come from the registry (``table``).
+
+Agents never touch bytes, the codec or envelopes themselves. The transport under
+``emit`` is replaceable, so agent tests run without a broker.
 """
 
 from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,15 +23,21 @@ from faust.streams import _current_event
 
 from streams import topics as registry
 from streams.codec import Codec, Message
-from streams.envelope import deterministic_id, envelope, utcnow
+from streams.envelope import Cause, deterministic_id, utcnow
 from streams.erp.adapter import ErpAdapter
-from streams.errors import DecodeError, EncodeError
+from streams.errors import DecodeError, EncodeError, reason
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.topics import Topics, TopicSpec
 from streams.woo.client import StoreClients
+from tables.registry import TableSpec
 
 log = logging.getLogger("woosync")
+
+# Sends one encoded record; returns what to await for the broker's acknowledgement.
+Transport = Callable[[TopicSpec, bytes, bytes, int | None], Awaitable[Awaitable[Any]]]
+Handler = Callable[["Inbound"], Awaitable[None]]
+BatchHandler = Callable[[list["Inbound"]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +49,33 @@ class Inbound:
     message: Message
     event: faust.EventT[Any]
 
+    @property
+    def body(self) -> dict[str, Any]:
+        return self.message.body
+
+    @property
+    def name(self) -> str:
+        return self.message.short_name
+
+    @property
+    def partition(self) -> int:
+        return int(self.event.message.partition)
+
+    @property
+    def cause(self) -> Cause:
+        """This input as the cause of what the agent emits for it."""
+        return Cause.of(self.message.body["envelope"], self.key)
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """One agent module: its name (as in ``WOOSYNC_AGENTS``), how it plugs into a
+    runtime, and the tables it reads (it writes those whose registry entry names it)."""
+
+    name: str
+    register: Callable[[Runtime], None]
+    reads: tuple[TableSpec, ...] = ()
+
 
 @dataclass
 class Runtime:
@@ -48,33 +86,57 @@ class Runtime:
     metrics: Metrics
     erp: ErpAdapter | None = None
     stores: StoreClients | None = None
-    # Tables the web pages read, by name (set by the agents that own them).
-    tables: dict[str, Any] = field(default_factory=dict)
+    transport: Transport | None = None
+    _tables: dict[str, Any] = field(default_factory=dict)
+
+    def table(self, spec: TableSpec) -> Any:
+        """The Faust table of a registry entry (declared on first use, once per app)."""
+        if spec.name not in self._tables:
+            kind = self.app.GlobalTable if spec.is_global else self.app.Table
+            options: dict[str, Any] = {"key_type": bytes} if spec.raw_keys else {}
+            self._tables[spec.name] = kind(spec.name, default=dict,
+                                           partitions=self.settings.partitions, **options)
+        return self._tables[spec.name]
+
+    async def emit(self, spec: TopicSpec, key: str, name: str, fields: dict[str, Any],
+                   cause: Cause, *parts: object, partition: int | None = None,
+                   wait: bool = False) -> str:
+        """Publish one canonical message caused by ``cause``: its envelope carries the
+        cause's trace and occurrence, and an event id derived from the cause, the message
+        type and ``parts`` (so a replay of the cause emits the same id). With ``wait``,
+        return only once the broker has acknowledged it. Returns the event id."""
+        envelope = cause.envelope(name, *parts, observed_at=utcnow())
+        await self.send(spec, key, name, {"envelope": envelope, **fields}, partition, wait)
+        return str(envelope["event_id"])
 
     async def send(self, spec: TopicSpec, key: str, name: str, body: dict[str, Any],
                    partition: int | None = None, wait: bool = False) -> None:
-        """Encode and publish one canonical message on a registered topic; with ``wait``,
-        return only once the broker has acknowledged it."""
+        """Encode and publish a whole message (envelope included), as the edges that
+        observe the outside systems make them."""
         if name not in spec.values:
             raise EncodeError(f"{name} is not a value of topic {spec.name}")
         value = self.codec.encode(name, body)
-        pending = await self.topics[spec].send(key=key.encode(), value=value,
-                                               partition=partition)
+        transport = self.transport or self._to_broker
+        pending = await transport(spec, key.encode(), value, partition)
         if wait:
             await pending
         self.metrics.events_out.labels(spec.name, name.rsplit(".", 1)[-1]).inc()
 
-    def timer(self, interval: float, name: str, label: str, on_leader: bool = False
+    async def _to_broker(self, spec: TopicSpec, key: bytes, value: bytes,
+                         partition: int | None) -> Awaitable[Any]:
+        return await self.topics[spec].send(key=key, value=value, partition=partition)
+
+    def timer(self, interval: float, name: str, on_leader: bool = False
               ) -> Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[None]]]:
         """A Faust timer that never lets an exception out (one escaping a Faust timer
-        stops the whole worker): it is logged and counted under ``label``, and the timer
-        tries again next interval."""
+        stops the whole worker): it is logged and counted, and the timer tries again
+        next interval."""
         def register(body: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
             async def tick() -> None:
                 try:
                     await body()
                 except Exception:
-                    self.metrics.feed_polls.labels(label, "error").inc()
+                    self.metrics.timer_errors.labels(name).inc()
                     log.exception("%s failed; trying again next interval", name)
 
             tick.__name__ = tick.__qualname__ = name
@@ -82,53 +144,60 @@ class Runtime:
             return body
         return register
 
+    async def each(self, stream: faust.StreamT[Any], stage: str, handle: Handler,
+                   wanted: Iterable[str] | None = None) -> None:
+        """The error boundary of a one-at-a-time agent: every readable input of a type in
+        ``wanted`` (all when None) is handled; whatever raises goes to ``dlq``."""
+        names = None if wanted is None else frozenset(wanted)
+        async for event in stream.events():
+            inbound = await self.decode_event(event, stage)
+            if inbound is None or (names is not None and inbound.name not in names):
+                continue
+            try:
+                await handle(inbound)
+            except Exception as exc:
+                await self.dead_letter(event, stage, reason(exc))
+
+    async def each_batch(self, stream: faust.StreamT[Any], stage: str, handle: BatchHandler,
+                         max_events: int, within: float) -> None:
+        """The error boundary of a batching agent: each batch Faust takes is handled
+        whole; when that raises, each input is handled alone, and only those that still
+        raise go to ``dlq``. The batch's events are acknowledged once it is handled."""
+        # take_events is on faust.Stream, not on its StreamT interface.
+        taking = stream.take_events(max_events, within)  # type: ignore[attr-defined]
+        async for events in taking:
+            batch = [i for e in events if (i := await self.decode_event(e, stage)) is not None]
+            if not batch:
+                continue
+            try:
+                await handle(batch)
+            except Exception:
+                for inbound in batch:
+                    try:
+                        await handle([inbound])
+                    except Exception as exc:
+                        await self.dead_letter(inbound.event, stage, reason(exc))
+
     async def dead_letter(self, event: faust.EventT[Any], stage: str, error: str,
                           attempts: int = 1) -> None:
         """Keep an input we could not process, whole, with the reason, on ``dlq``."""
         msg = event.message
-        now = utcnow()
         key = msg.key if isinstance(msg.key, bytes) else None
         value = msg.value if isinstance(msg.value, bytes) else None
-        body = {
-            "envelope": envelope(
-                event_id=deterministic_id(registry.DLQ.name, msg.topic, msg.partition,
-                                          msg.offset, stage),
-                occurred_at=now, observed_at=now, source="woosync",
-                source_version=f"{msg.topic}:{msg.partition}:{msg.offset}",
-                trace_id=deterministic_id(msg.topic, msg.partition, msg.offset),
-            ),
-            "topic": msg.topic, "partition": msg.partition, "offset": msg.offset,
-            "key": key, "value": value,
-            "headers": [{"key": k, "value": v} for k, v in _headers(msg.headers)],
-            "stage": stage, "error": error[:4000], "attempts": attempts,
-        }
-        await self.send(registry.DLQ, (key or b"").decode(errors="replace"),
-                        "woosync.DeadLetter", body)
+        where = f"{msg.topic}:{msg.partition}:{msg.offset}"
+        cause = Cause(deterministic_id(registry.DLQ.name, where), utcnow(), where,
+                      deterministic_id(msg.topic, msg.partition, msg.offset))
+        await self.emit(registry.DLQ, (key or b"").decode(errors="replace"),
+                        "woosync.DeadLetter", {
+                            "topic": msg.topic, "partition": msg.partition,
+                            "offset": msg.offset, "key": key, "value": value,
+                            "headers": [{"key": k, "value": v}
+                                        for k, v in _headers(msg.headers)],
+                            "stage": stage, "error": error[:4000], "attempts": attempts},
+                        cause, stage)
         self.metrics.dead_letters.labels(stage).inc()
         log.warning("dead letter stage=%s topic=%s partition=%s offset=%s: %s",
                     stage, msg.topic, msg.partition, msg.offset, error)
-
-    async def decoded(self, stream: faust.StreamT[Any], stage: str
-                      ) -> AsyncIterator[Inbound]:
-        """Yield each readable input; dead-letter the rest."""
-        async for event in stream.events():
-            inbound = await self.decode_event(event, stage)
-            if inbound is not None:
-                yield inbound
-
-    async def batches(self, stream: faust.StreamT[Any], stage: str, max_events: int,
-                      within: float) -> AsyncIterator[list[Inbound]]:
-        """Yield the readable inputs of each batch Faust takes (dead-lettering the rest).
-        The batch's events are acknowledged once the caller has handled it."""
-        # take_events is on faust.Stream, not on its StreamT interface.
-        taking = stream.take_events(max_events, within)  # type: ignore[attr-defined]
-        async for events in taking:
-            batch = []
-            for event in events:
-                inbound = await self.decode_event(event, stage)
-                if inbound is not None:
-                    batch.append(inbound)
-            yield batch
 
     async def decode_event(self, event: faust.EventT[Any], stage: str) -> Inbound | None:
         """The decoded input, or None after dead-lettering what cannot be read."""
@@ -146,6 +215,15 @@ class Runtime:
         self.metrics.events_in.labels(topic, message.short_name).inc()
         key = event.key.decode(errors="replace") if isinstance(event.key, bytes) else ""
         return Inbound(key, message, event)
+
+    async def decoded(self, stream: faust.StreamT[Any], stage: str
+                      ) -> AsyncIterator[Inbound]:
+        """Each readable input, for code that reads a stream outside an agent's boundary
+        (tests); agents use ``each``."""
+        async for event in stream.events():
+            inbound = await self.decode_event(event, stage)
+            if inbound is not None:
+                yield inbound
 
 
 def writing_as(inbound: Inbound) -> None:

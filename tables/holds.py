@@ -17,8 +17,8 @@ replay of any of them sends nothing twice.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -79,19 +79,6 @@ class HoldEvent:
 
 
 Result = tuple[OrderHolds, list[HoldEvent]]
-
-
-def stock_sku(line: dict[str, Any], owners: Mapping[int, tuple[str, int]]) -> str | None:
-    """The store SKU whose stock a line uses: its own, or for a variation whose stock the
-    parent manages (``owners``: product id -> (SKU, id of the product whose stock it
-    uses)), the parent's. Unknown products and parents without a SKU keep the line's own
-    SKU (a later snapshot of the order moves the hold once the products are known)."""
-    variation = line.get("variation_id") or 0
-    owner = owners.get(variation) if variation else None
-    if owner is None or owner[1] in (0, variation):
-        return line["sku"]  # type: ignore[no-any-return]
-    parent = owners.get(owner[1])
-    return parent[0] if parent and parent[0] else line["sku"]
 
 
 def apply_order(state: OrderHolds, order: dict[str, Any], erp_sku: dict[str, str]) -> Result:
@@ -172,3 +159,19 @@ def _settle(state: OrderHolds, reason: str) -> Result:
         if before is not None:
             sent[line_id] = before
     return replace(state, sent=sent), events
+
+
+def hold_fields(state: OrderHolds, event: HoldEvent, occurred_at: datetime
+                ) -> dict[str, Any]:
+    """The fields of the HoldSet, HoldReleased or HoldConverted ``event`` stands for (the
+    order's snapshot version, or when the state has none yet, ``occurred_at``)."""
+    version = datetime.fromisoformat(state.version) if state.version else occurred_at
+    common = {"sku": event.sku, "order_id": state.order_id, "line_id": event.line_id}
+    if event.kind == "HoldSet":
+        return {**common, "store": state.store, "quantity": event.quantity,
+                "order_version": version}
+    if event.kind == "HoldReleased":
+        return {**common, "store": state.store, "order_version": version,
+                "reason": event.reason}
+    assert event.confirmed_at is not None
+    return {**common, "confirmed_at": datetime.fromisoformat(event.confirmed_at)}

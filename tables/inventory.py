@@ -21,6 +21,7 @@ feed is stale, a conservative buffer is taken off and the value is marked stale.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -231,3 +232,37 @@ def publish(state: SkuState, channels: list[Channel], policy: Policy, stale: boo
             published[item.store] = Published(item.quantity, item.status, item.stale,
                                                now.isoformat())
     return replace(state, published=published), changed
+
+
+def apply_events(state: SkuState, events: list[tuple[str, dict[str, Any]]],
+                 hold_of: Callable[[str], Hold | None]
+                 ) -> tuple[SkuState, dict[str, Hold]]:
+    """One batch's events of one SKU, in order: stock reads and hold events (``hold_of``
+    gives a hold's stored row by its key). Returns the SKU's row and the holds changed,
+    by key, each to be written once."""
+    changed: dict[str, Hold] = {}
+    for name, body in events:
+        if name == "StockLevelObserved":
+            state = apply_stock(state, body)
+            continue
+        key = hold_key(body)
+        current = changed[key] if key in changed else hold_of(key)
+        state, new = apply_hold(state, name, current, body)
+        if new is not None:
+            changed[key] = new
+    return state, changed
+
+
+def availability_changed(state: SkuState, changed: list[StoreAvailability],
+                         channels: list[Channel], policy: Policy) -> dict[str, Any]:
+    """AvailabilityChanged's fields: the SKU, its ATP for the first store, and every
+    store's value: the ones changed now, and for the others the last one published."""
+    now_changed = {c.store for c in changed}
+    stores = [{"store": c.store, "quantity": c.quantity, "stock_status": c.status,
+               "stale": c.stale} for c in changed]
+    stores += [{"store": store, "quantity": p.quantity, "stock_status": p.status,
+                "stale": p.stale}
+               for store, p in sorted(state.published.items()) if store not in now_changed]
+    value = atp(state, channels[0], policy) if channels else ZERO
+    return {"sku": state.sku, "atp": value.quantize(Decimal("0.0001")),
+            "stores": sorted(stores, key=lambda s: str(s["store"]))}

@@ -19,8 +19,10 @@ from typing import Any
 from faust.web import Request, Response, View
 
 from streams import topics
-from streams.envelope import deterministic_id, envelope, trace_for, utcnow
+from streams.envelope import Cause, utcnow
+from streams.metrics import UNKNOWN
 from streams.runtime import Runtime
+from streams.woo import ids
 from streams.woo.signature import verify
 
 log = logging.getLogger("woosync.ingress")
@@ -36,7 +38,8 @@ def register(runtime: Runtime) -> None:
     class WooCommerceWebhook(View):
         async def post(self, request: Request, store: str) -> Response:
             outcome, response = await self._handle(request, store)
-            metrics.sink_requests.labels(f"ingress:{store}", outcome).inc()
+            label = store if store in settings.stores else UNKNOWN
+            metrics.webhooks_received.labels(label, outcome).inc()
             return response
 
         async def _handle(self, request: Request, store: str) -> tuple[str, Response]:
@@ -61,19 +64,18 @@ def register(runtime: Runtime) -> None:
             try:
                 payload = json.loads(body)
                 resource_id = int(payload["id"])
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, OverflowError, RecursionError):
+                # 1e400 is a float infinity to json; 10,000 nested arrays recurse too deep.
                 return "malformed", self.error(400, "body is not a JSON object with an id")
             if resource not in RESOURCES:
                 return "malformed", self.error(400, f"unknown resource {resource!r}")
-            key = f"{store}:{resource}:{resource_id}"
+            key = ids.raw_key(store, resource, resource_id)
             now = utcnow()
+            cause = Cause.observed("webhook", key, body, occurred_at=now,
+                                   source=f"woocommerce:{store}",
+                                   source_version=str(_modified(payload) or now.isoformat()),
+                                   trace_subject=ids.trace_subject(store, resource, resource_id))
             delivery = {
-                "envelope": envelope(
-                    event_id=deterministic_id("webhook", key, body),
-                    occurred_at=now, observed_at=now, source=f"woocommerce:{store}",
-                    source_version=str(_modified(payload) or now.isoformat()),
-                    trace_id=trace_for(f"woo:{store}:{resource_id}" if resource == "order"
-                                       else f"{store}:{resource}:{resource_id}")),
                 "store": store, "via": "webhook", "topic": topic or None,
                 "resource": resource, "resource_id": str(resource_id),
                 "webhook_id": webhook_id,
@@ -81,7 +83,7 @@ def register(runtime: Runtime) -> None:
                 "headers": headers, "body": body, "received_at": now,
             }
             # WooCommerce will not send this again: answer only once the broker has it.
-            await runtime.send(topics.WOO_RAW, key, "woosync.WooDelivery", delivery,
+            await runtime.emit(topics.WOO_RAW, key, "woosync.WooDelivery", delivery, cause,
                                wait=True)
             return "accepted", self.json({"ok": True})
 

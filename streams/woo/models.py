@@ -3,7 +3,11 @@
 number, refund line quantities and totals negative, dates without offset (the ``_gmt``
 ones are UTC), a deleted resource as ``{"id": N}``. Unknown fields are ignored;
 missing or mistyped ones fail validation, and the delivery goes to the dead-letter
-topic with the reason."""
+topic with the reason.
+
+Numbers are bounded to what the canonical schemas hold: money and quantities fit
+``decimal(18,4)`` (under 10**14 in size, finite), ids fit Avro's ``long``; anything
+larger fails validation here instead of failing to encode later."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 def _gmt(value: object) -> object:
@@ -32,8 +36,13 @@ def _money(value: object) -> object:
 
 Gmt = Annotated[datetime, BeforeValidator(_gmt)]
 OptionalGmt = Annotated[datetime | None, BeforeValidator(_gmt)]
-Money = Annotated[Decimal, BeforeValidator(_money)]
-OptionalMoney = Annotated[Decimal | None, BeforeValidator(_money)]
+# decimal(18,4): 14 digits before the point.
+LIMIT = 10**14
+Bounded = Annotated[Decimal, Field(allow_inf_nan=False, gt=-LIMIT, lt=LIMIT)]
+Money = Annotated[Bounded, BeforeValidator(_money)]
+OptionalMoney = Annotated[Bounded | None, BeforeValidator(_money)]
+Quantity = Annotated[int, Field(gt=-LIMIT, lt=LIMIT)]
+Id = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
 
 class _Model(BaseModel):
@@ -60,11 +69,11 @@ class MetaData(_Model):
 
 
 class LineItem(_Model):
-    id: int
+    id: Id
     name: str = ""
-    product_id: int
-    variation_id: int = 0
-    quantity: int
+    product_id: Id
+    variation_id: Id = 0
+    quantity: Quantity
     subtotal: Money
     total: Money
     total_tax: Money
@@ -74,19 +83,19 @@ class LineItem(_Model):
 
 
 class RefundSummary(_Model):
-    id: int
+    id: Id
     total: Money
 
 
 class Order(_Model):
-    id: int
+    id: Id
     number: str
     status: str
     currency: str
     date_created_gmt: Gmt
     date_modified_gmt: Gmt
     date_paid_gmt: OptionalGmt = None
-    customer_id: int = 0
+    customer_id: Id = 0
     billing: Address
     shipping: Address
     prices_include_tax: bool = False
@@ -101,7 +110,7 @@ class Order(_Model):
 
 
 class Refund(_Model):
-    id: int
+    id: Id
     date_created_gmt: Gmt
     amount: Money
     reason: str = ""
@@ -116,20 +125,20 @@ class Refund(_Model):
 
 
 class Product(_Model):
-    id: int
+    id: Id
     sku: str
     type: str
     status: str = "publish"
-    parent_id: int = 0
+    parent_id: Id = 0
     price: OptionalMoney = None
     regular_price: OptionalMoney = None
     sale_price: OptionalMoney = None
     manage_stock: bool | Literal["parent"] = False
-    stock_quantity: int | None = None
+    stock_quantity: Quantity | None = None
     stock_status: str = "instock"
     backorders: str = "no"
     date_modified_gmt: Gmt
 
 
 class Deleted(_Model):
-    id: int
+    id: Id

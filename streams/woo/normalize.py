@@ -5,7 +5,7 @@ and produces the canonical body (OrderObserved, RefundObserved,
 StorefrontProductObserved) with its envelope: the event id is derived from the
 resource and its ``date_modified_gmt``, so the same snapshot always gets the same id;
 the trace id is the order's (or SKU's), shared with the ERP's events about it. Ids
-carry the store: ``woo:<store>:<id>``, ``woo:<store>:refund:<id>``.
+carry the store (streams.woo.ids).
 """
 
 from __future__ import annotations
@@ -18,16 +18,10 @@ from typing import Any
 
 from streams.envelope import deterministic_id, envelope, trace_for
 from streams.woo import models
+from streams.woo.ids import order_id, refund_id
+from tables.stock import stock_holder
 
 FOUR = Decimal("0.0001")
-
-
-def order_id(store: str, woo_id: int) -> str:
-    return f"woo:{store}:{woo_id}"
-
-
-def refund_id(store: str, woo_id: int) -> str:
-    return f"woo:{store}:refund:{woo_id}"
 
 
 def _money(value: Decimal | None) -> Decimal:
@@ -91,8 +85,7 @@ def refund_observed(store: str, woo_order_id: int, refund: models.Refund,
 
 def product_observed(store: str, product: models.Product, observed_at: datetime,
                      deleted: bool = False) -> dict[str, Any]:
-    # A variation whose stock the parent manages uses the parent's stock.
-    managed_by = product.parent_id if product.manage_stock == "parent" else product.id
+    managed_by = stock_holder(product.id, product.parent_id, product.manage_stock)
     return {
         "envelope": _env(store, f"product:{product.id}", product.date_modified_gmt,
                          observed_at, f"sku:{product.sku}"),

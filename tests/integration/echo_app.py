@@ -10,7 +10,7 @@ import faust
 
 from streams import topics
 from streams.app import create_app, default_agents
-from streams.runtime import Runtime
+from streams.runtime import AgentSpec, Runtime
 from streams.settings import load_settings
 
 ECHO_TOPIC = "test.echo"
@@ -28,5 +28,6 @@ def register_echo(runtime: Runtime) -> None:
 
 
 if __name__ == "__main__":
-    runtime = create_app(load_settings(), agents=[*default_agents(), register_echo])
+    runtime = create_app(load_settings(), agents=[*default_agents(),
+                                                    AgentSpec("echo", register_echo)])
     faust.Worker(runtime.app, loglevel="info").execute_from_commandline()

@@ -16,8 +16,8 @@ from tables.holds import (
     apply_refund,
     apply_sale,
     desired,
-    stock_sku,
 )
+from tables.stock import StockOwner, observe_owner, stock_holder, stock_sku
 
 T0 = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
 SKUS = {"TEE": "TEE", "MUG": "MUG"}
@@ -153,9 +153,14 @@ def test_order_snapshots_in_any_order_end_at_the_newest(snapshots: list[tuple[st
     assert Decimal(0) <= sum(q for _, q in desired(state).values()) <= 3
 
 
+def _owners(rows: dict[int, tuple[str, int]]) -> dict[int, StockOwner]:
+    return {pid: StockOwner(sku, by, "2026-01-01T00:00:00+00:00")
+            for pid, (sku, by) in rows.items()}
+
+
 def test_a_parent_managed_variation_uses_the_parents_sku() -> None:
-    owners = {10: ("HOODIE", 10), 11: ("HOODIE-S", 10), 12: ("HOODIE-M", 12),
-              20: ("", 20), 21: ("BAG-S", 20)}
+    owners = _owners({10: ("HOODIE", 10), 11: ("HOODIE-S", 10), 12: ("HOODIE-M", 12),
+                      20: ("", 20), 21: ("BAG-S", 20)})
     line = {"sku": "HOODIE-S", "product_id": 10, "variation_id": 11}
     assert stock_sku(line, owners) == "HOODIE"
     # A variation managing its own stock, a simple product, an unknown variation.
@@ -164,7 +169,25 @@ def test_a_parent_managed_variation_uses_the_parents_sku() -> None:
     assert stock_sku({**line, "variation_id": 99}, owners) == "HOODIE-S"
     # A parent without a SKU cannot be held against: the line keeps its own.
     assert stock_sku({"sku": "BAG-S", "product_id": 20, "variation_id": 21},
-                     {**owners, 21: ("BAG-S", 20)}) == "BAG-S"
+                     {**owners, **_owners({21: ("BAG-S", 20)})}) == "BAG-S"
+
+
+def test_the_parent_holds_the_stock_only_of_a_variation_it_manages() -> None:
+    assert stock_holder(11, 10, "parent") == 10
+    assert stock_holder(11, 10, True) == 11
+    assert stock_holder(5, 0, "parent") == 5  # no parent: its own, whatever it says
+
+
+def test_an_older_product_snapshot_does_not_move_the_stock_owner() -> None:
+    def seen(at: int, by: int) -> dict[str, Any]:
+        return {"sku": "H-S", "stock_managed_by": by,
+                "modified_at": T0 + timedelta(seconds=at)}
+    row = observe_owner(None, seen(5, 10))
+    assert row == StockOwner("H-S", 10, (T0 + timedelta(seconds=5)).isoformat())
+    assert observe_owner(row, seen(4, 11)) is None  # older
+    assert observe_owner(row, seen(5, 10)) is None  # the same
+    assert observe_owner(row, seen(6, 11)) == StockOwner(
+        "H-S", 11, (T0 + timedelta(seconds=6)).isoformat())
 
 
 def test_a_line_moving_to_its_parents_sku_releases_the_old_hold() -> None:
