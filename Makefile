@@ -21,8 +21,14 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/woosync schemas check
 
+# The fast tiers (pure rules, agents through test_context, the emulator): no broker.
 unit: $(STAMP)
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/agents tests/emulator
+
+# Real Kafka (started by the fixtures from the cached jars) and a real Tryton.
+integration: $(STAMP)
+	$(BIN)/woosync fetch-kafka
+	$(BIN)/pytest -q -p no:cacheprovider tests/integration
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "woosync needs Python 3.11+, found " + sys.version'

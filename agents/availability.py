@@ -27,7 +27,16 @@ from streams import topics
 from streams.envelope import Cause, deterministic_id, trace_for, utcnow
 from streams.inventory_config import channels, feed_stale, partition_of, policy
 from streams.runtime import AgentSpec, Inbound, Runtime, writing_as
-from tables.inventory import Hold, SkuState, apply_events, availability_changed, publish
+from tables.inventory import (
+    Channel,
+    Hold,
+    Policy,
+    SkuState,
+    StoreAvailability,
+    apply_events,
+    availability_changed,
+    publish,
+)
 from tables.registry import HOLD_LINES, INVENTORY, feed_key, hold_row, is_feed_key
 
 SKU_EVENTS = frozenset({"StockLevelObserved", "HoldSet", "HoldReleased", "HoldConverted"})
@@ -118,12 +127,19 @@ async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
     rules, stores = policy(settings, sku), channels(settings, sku)
     feed = table.get(feed_key(partition_of(sku.encode(), settings.partitions)))
     state, out = publish(state, stores, rules, feed_stale(settings, feed, now), now)
+    if out:
+        await _announce(runtime, state, out, stores, rules, cause)
+    # Written only once the announcement is out: a row saying "published" for a value
+    # that never left would keep the store on the old one.
     for key, hold in changed.items():
         holds[hold_row(sku, key)] = hold.to_json()
     if state != before:
         table[sku.encode()] = state.to_json()
-    if not out:
-        return
+
+
+async def _announce(runtime: Runtime, state: SkuState, out: list[StoreAvailability],
+                    stores: list[Channel], rules: Policy, cause: Cause) -> None:
+    sku = state.sku
     await runtime.emit(topics.INVENTORY_AVAILABILITY, sku, "woosync.AvailabilityChanged",
                        availability_changed(state, out, stores, rules), cause, sku)
     for item in out:
