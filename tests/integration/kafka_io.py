@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from kafka.consumer import KafkaConsumer
+from kafka.structs import TopicPartition
 
+from kafka.admin import KafkaAdminClient
 from streams.codec import Codec, Message
 from streams.errors import DecodeError
 from streams.settings import Settings
@@ -37,3 +40,37 @@ def read_until(settings: Settings, topic: str, done: Callable[[list[tuple[str, M
     finally:
         consumer.close()
     return kept
+
+
+def end_offsets(settings: Settings, topics: list[str]) -> dict[Any, int]:
+    """Each partition's end offset now (a mark to compare later offsets with)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers, group_id=None)
+    try:
+        parts = [TopicPartition(t, p) for t in topics
+                 for p in consumer.partitions_for_topic(t) or ()]
+        return dict(consumer.end_offsets(parts))
+    finally:
+        consumer.close()
+
+
+def wait_committed(settings: Settings, group: str, since: dict[Any, int],
+                   timeout: float = 60.0) -> None:
+    """Poll until ``group`` has committed everything produced after the mark ``since``
+    (end offsets from ``end_offsets``) up to now, on every partition that got any of
+    it, so that whoever takes those partitions over will not skip or reread it."""
+    ends = end_offsets(settings, sorted({tp.topic for tp in since}))
+    wanted = {tp: end for tp, end in ends.items() if end > since.get(tp, 0)}
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    try:
+        deadline = time.monotonic() + timeout
+        behind = wanted
+        while time.monotonic() < deadline:
+            committed = admin.list_consumer_group_offsets(group)
+            behind = {tp: end for tp, end in wanted.items()
+                      if tp not in committed or committed[tp].offset < end}
+            if not behind:
+                return
+            time.sleep(0.5)
+        raise AssertionError(f"{group} has not committed {sorted(map(str, behind))}")
+    finally:
+        admin.close()

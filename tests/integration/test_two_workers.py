@@ -23,6 +23,7 @@ from streams import topics as t
 from streams.envelope import deterministic_id, envelope
 from streams.settings import Settings
 from tests.integration.conftest import worker_env
+from tests.integration.kafka_io import end_offsets, wait_committed
 
 pytestmark = pytest.mark.integration
 SKUS = [f"TW-{n:02d}" for n in range(1, 13)]
@@ -116,6 +117,7 @@ def test_either_worker_answers_for_every_sku_and_survives_the_other(
         time.sleep(1)
     assert len(owned) == 2 and all(owned.values()), owned
     assert set.union(*owned.values()) == set(range(settings.partitions))
+    mark = end_offsets(settings, [t.ERP_STOCK.name, t.INVENTORY_HOLDS.name])
     expected = _publish(settings, 100)
     assert _answers(first_port, expected) == expected
     assert _answers(second_port, expected) == expected
@@ -126,7 +128,7 @@ def test_either_worker_answers_for_every_sku_and_survives_the_other(
     # Faust commits consumed offsets every 2.8 s: let the first worker commit what it
     # has done (a partition with no committed offset would start at the end of the
     # topic when taken over, as this group's workers start at the end).
-    time.sleep(6)
+    wait_committed(settings, settings.app_id, mark)
     first.kill()
     expected = _publish(settings, 200)
     answers = _answers(second_port, expected, within=120)
