@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from streams import topics
@@ -19,7 +19,8 @@ from streams.cursors import LeaderCursors
 from streams.envelope import Cause, utcnow
 from streams.runtime import AgentSpec, Runtime
 from streams.woo import ids
-from streams.woo.client import WooClient, WooError
+from streams.woo.client import WooError
+from streams.woo.sweep import changed, modified
 
 log = logging.getLogger("woosync.woo_sweep")
 FEED = "woo"
@@ -39,9 +40,11 @@ def register(runtime: Runtime) -> None:
             for kind in ("orders", "products"):
                 key = f"{store}:{kind}"
                 name = f"{FEED}:{key}"
+                newest = current.get(key)
                 try:
-                    newest = await _sweep(runtime, stores[store], store, kind,
-                                          current.get(key), overlap)
+                    async for resource, item in changed(stores[store], kind, newest, overlap):
+                        newest = max(newest or "", modified(item) or "") or None
+                        await _publish(runtime, store, resource, item)
                 except WooError as exc:
                     runtime.metrics.feed_polls.labels(name, "unavailable").inc()
                     log.warning("sweep of %s: %s", name, exc)
@@ -55,46 +58,6 @@ def register(runtime: Runtime) -> None:
                                            source_version=newest, trace_subject=name)
                     await runtime.emit(topics.FEED_CURSORS, name, "woosync.FeedCursor",
                                        {"feed": name, "cursor": newest}, cause)
-
-
-async def _sweep(runtime: Runtime, client: WooClient, store: str, kind: str,
-                 cursor: str | None, overlap: timedelta) -> str | None:
-    params = {"dates_are_gmt": "true", "orderby": "id", "order": "asc"}
-    if cursor:
-        since = datetime.fromisoformat(cursor) - overlap
-        params["modified_after"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    newest = cursor
-    resource = "order" if kind == "orders" else "product"
-    variable: list[int] = []
-    async for page in client.pages(f"/{kind}", **params):
-        for item in page:
-            newest = max(newest or "", _modified(item) or "")
-            await _publish(runtime, store, resource, item)
-            if item.get("type") == "variable":
-                variable.append(int(item["id"]))
-    if kind == "products":
-        # Variations are not in /products lists, and a variation's stock change does not
-        # touch its parent's date: sweep the variations of every variable product.
-        if cursor:
-            async for page in client.pages("/products", type="variable"):
-                variable += [int(p["id"]) for p in page]
-        for parent in sorted(set(variable)):
-            async for page in client.pages(f"/products/{parent}/variations", **params):
-                for item in page:
-                    newest = max(newest or "", _modified(item) or "")
-                    await _publish(runtime, store, resource, item)
-    return newest or None
-
-
-def _modified(item: dict[str, Any]) -> str | None:
-    """The item's date_modified_gmt as an aware ISO timestamp (UTC); None when it has
-    none or it cannot be read (the item is still published: the normalizer judges it,
-    and one bad item must not stop the sweep)."""
-    try:
-        moment = datetime.fromisoformat(str(item["date_modified_gmt"]).replace("Z", ""))
-    except (KeyError, TypeError, ValueError):
-        return None
-    return moment.replace(tzinfo=UTC).isoformat()
 
 
 async def _publish(runtime: Runtime, store: str, resource: str, item: dict[str, Any]) -> None:

@@ -227,3 +227,24 @@ async def test_dropped_and_duplicated_webhooks(emulator: EmulatorThread, receive
     assert len([h for h, _ in receiver.received
                 if h.get("X-WC-Webhook-Topic") == "order.created"]) == 2
     assert Decimal(str(json.loads(created[0])["line_items"][0]["price"])) == Decimal("9.5")
+
+
+async def test_the_official_python_client_is_accepted_over_http(
+        emulator: EmulatorThread) -> None:
+    """WooCommerce's own client (PyPI woocommerce 3.0.0) signs its parameters and then
+    sends them again, so every key appears twice in the query string; WooCommerce
+    verifies over $_GET, which keeps one value per key, and accepts it."""
+    from woocommerce import API
+
+    def call(secret: str) -> Any:
+        api = API(url=emulator.url, consumer_key="ck_demo", consumer_secret=secret,
+                  version="wc/v3", timeout=10)
+        return api.get("products", params={"sku": "MUG", "per_page": 5})
+
+    accepted = await asyncio.to_thread(call, "cs_demo")
+    assert accepted.status_code == 200, accepted.text
+    assert "sku=MUG&" in accepted.request.url and accepted.request.url.count("sku=MUG") == 2
+    assert [p["sku"] for p in accepted.json()] == ["MUG"]
+    refused = await asyncio.to_thread(call, "cs_wrong")
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "woocommerce_rest_authentication_error"

@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from kafka.admin import KafkaAdminClient
 from kafka.consumer import KafkaConsumer
 from kafka.structs import TopicPartition
 
-from kafka.admin import KafkaAdminClient
 from streams.codec import Codec, Message
 from streams.errors import DecodeError
 from streams.settings import Settings
@@ -74,3 +74,19 @@ def wait_committed(settings: Settings, group: str, since: dict[Any, int],
         raise AssertionError(f"{group} has not committed {sorted(map(str, behind))}")
     finally:
         admin.close()
+
+
+def wait_for_key(settings: Settings, topic: str, key: bytes, timeout: float = 60.0) -> None:
+    """Poll ``topic`` from the start until a record with ``key`` is there, whatever its
+    value's format (a table's changelog, for one)."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=settings.bootstrap_servers,
+                             auto_offset_reset="earliest", group_id=None,
+                             consumer_timeout_ms=500)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if any(record.key == key for record in consumer):
+                return
+        raise AssertionError(f"no record with key {key!r} on {topic} in {timeout}s")
+    finally:
+        consumer.close()

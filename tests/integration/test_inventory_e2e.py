@@ -30,9 +30,10 @@ from streams.codec import Message
 from streams.erp.tryton import TrytonAdapter
 from streams.erp.tryton_rpc import TrytonClient
 from streams.settings import Settings, load_settings
+from tables.registry import owner_key
 from tests.integration.conftest import worker_env
 from tests.integration.erp_actions import count_stock
-from tests.integration.kafka_io import read_until
+from tests.integration.kafka_io import read_until, wait_for_key
 from woo_emulator.config import EmulatorConfig, Faults
 from woo_emulator.runner import EmulatorThread
 from woo_emulator.webhooks import Webhook
@@ -248,7 +249,10 @@ async def test_a_parent_managed_variation_holds_against_its_parent(stack: Stack)
         read_until, stack.settings, t.COMMERCE_PRODUCTS.name, lambda got: bool(got),
         keep=lambda key, m: key == small_sku, timeout=60)
     assert seen and seen[-1][1].body["stock_managed_by"] != small_id
-    await asyncio.sleep(2)  # the owners table is written by another agent
+    # The owners table is written by another agent: wait for the variation's row.
+    await asyncio.to_thread(
+        wait_for_key, stack.settings, f"{stack.settings.app_id}-stock_owners-changelog",
+        json.dumps(owner_key(stack.store, small_id)).encode())
     order = await asyncio.to_thread(_checkout, stack, small_id)
     deadline = time.monotonic() + 60
     status, body = 0, dict[str, Any]()

@@ -1,0 +1,142 @@
+"""Applying store commands to WooCommerce stores through their REST API.
+
+Consumes a batch of canonical store commands (SetAvailability, SetOrderStatus,
+AddTracking); produces one Report per command (its delivery: done, refused, failed, or
+superseded). Availability within a batch is coalesced per SKU and sent as absolute
+values through batch endpoints (streams.woo.sink_plan). A SKU is looked up once per
+store (``GET /products?sku=``); a variation whose stock its parent manages is written on
+the parent (tables.stock). While a store is unavailable (429, 5xx, no answer) its
+circuit breaker holds the caller, so the backlog waits in Kafka instead of failing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from streams.codec import Message
+from streams.delivery import Deliverer, Delivery
+from streams.metrics import Metrics
+from streams.settings import Settings
+from streams.woo import ids
+from streams.woo.client import StoreClients, WooClient, WooRejected, WooUnavailable
+from streams.woo.sink_plan import ProductRef, availability_requests, coalesce
+from tables.stock import stock_holder
+
+
+@dataclass(frozen=True)
+class Report:
+    command: Message
+    delivery: Delivery[Any]
+    superseded: bool = False
+
+
+class StoreSink:
+    """Applies store commands through each store's REST API. Keeps, per store, a
+    deliverer (backoff, circuit breaker) and where each SKU's stock lives."""
+
+    def __init__(self, settings: Settings, metrics: Metrics, stores: StoreClients) -> None:
+        self.stores = stores
+        self.deliverers = {store: Deliverer(f"woo:{store}", settings, metrics,
+                                            retryable=(WooUnavailable,),
+                                            rejected=(WooRejected,))
+                           for store in settings.stores}
+        self.refs: dict[tuple[str, str], ProductRef] = {}
+        self.reports: list[Report] = []
+
+    async def apply(self, commands: list[Message]) -> list[Report]:
+        """Apply one batch; return one report per command, in no particular order."""
+        self.reports = []
+        plan = coalesce(commands)
+        for earlier, later in plan.superseded:
+            self._report(earlier, Delivery(0, result=f"superseded by "
+                                                 f"{later.body['command_id']}"), True)
+        by_store: dict[str, list[Message]] = {}
+        for (store, _sku), command in plan.latest.items():
+            by_store.setdefault(store, []).append(command)
+        for store, store_commands in by_store.items():
+            await self._availability(store, store_commands)
+        for command in plan.others:
+            await self._other(command)
+        return self.reports
+
+    async def _availability(self, store: str, commands: list[Message]) -> None:
+        if store not in self.deliverers:
+            for command in commands:
+                self._report(command, Delivery(0, rejected=f"unknown store {store!r}"))
+            return
+        client = self.stores[store]
+        known: dict[str, ProductRef] = {}
+        for command in commands:
+            sku = command.body["sku"]
+            found = await self.deliverers[store].deliver(partial(self._ref, client, store, sku))
+            if found.ok and found.result is not None:
+                known[sku] = found.result
+            else:
+                self._report(command, found if not found.ok else Delivery(
+                    found.attempts, rejected=f"no product with SKU {sku!r} in store {store}"))
+        ready = [c for c in commands if c.body["sku"] in known]
+        for path, pairs in availability_requests(ready, known).items():
+            delivery = await self.deliverers[store].deliver(
+                partial(client.batch_update, path, [item for _, item in pairs]))
+            results = {r.get("id"): r for r in (delivery.result or [])}
+            for command, item in pairs:
+                result = results.get(item["id"], {})
+                if not delivery.ok:
+                    self._report(command, delivery)
+                elif "error" in result:
+                    self._report(command, Delivery(delivery.attempts,
+                                                         rejected=str(result["error"])))
+                else:
+                    self._report(command, Delivery(delivery.attempts,
+                                                         result=str(item["id"])))
+
+    async def _ref(self, client: WooClient, store: str, sku: str) -> ProductRef | None:
+        if (store, sku) in self.refs:
+            return self.refs[(store, sku)]
+        found = await client.get("/products", sku=sku)
+        if not found:
+            return None
+        product = found[0]
+        own, parent = int(product["id"]), int(product.get("parent_id") or 0)
+        holder = stock_holder(own, parent, product.get("manage_stock"))
+        if holder != own:
+            ref = ProductRef(holder)  # the parent holds the stock
+        elif product.get("type") == "variation":
+            ref = ProductRef(own, parent, variation=True)
+        else:
+            ref = ProductRef(own)
+        self.refs[(store, sku)] = ref
+        return ref
+
+    async def _other(self, command: Message) -> None:
+        body = command.body
+        store = body["store"]
+        if store not in self.deliverers:
+            self._report(command, Delivery(0, rejected=f"unknown store {store!r}"))
+            return
+        client = self.stores[store]
+        try:
+            woo_id = ids.parse(body.get("order_id", "")).woo_id
+        except ValueError as exc:
+            self._report(command, Delivery(0, rejected=str(exc)))
+            return
+        if command.short_name == "SetOrderStatus":
+            call = partial(client.request, "PUT", f"/orders/{woo_id}",
+                           body={"status": body["status"]})
+        elif command.short_name == "AddTracking":
+            call = partial(client.request, "PUT", f"/orders/{woo_id}", body={"meta_data": [
+                {"key": "_tracking_number", "value": body["tracking_number"]},
+                {"key": "_tracking_provider", "value": body.get("carrier") or ""}]})
+        else:
+            self._report(command, Delivery(0, rejected=f"{command.short_name} is not"
+                                                 " handled by the store sink yet"))
+            return
+        delivery = await self.deliverers[store].deliver(call)
+        self._report(command, Delivery(delivery.attempts, result=woo_id,
+                                             rejected=delivery.rejected, failed=delivery.failed))
+
+    def _report(self, command: Message, delivery: Delivery[Any],
+                superseded: bool = False) -> None:
+        self.reports.append(Report(command, delivery, superseded))
