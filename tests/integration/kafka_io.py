@@ -65,7 +65,7 @@ def wait_committed(settings: Settings, group: str, since: dict[Any, int],
         deadline = time.monotonic() + timeout
         behind = wanted
         while time.monotonic() < deadline:
-            committed = admin.list_consumer_group_offsets(group)
+            committed = admin.list_group_offsets({group: None}).get(group, {})
             behind = {tp: end for tp, end in wanted.items()
                       if tp not in committed or committed[tp].offset < end}
             if not behind:
