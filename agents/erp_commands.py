@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 from streams import topics
-from streams.delivery import Deliverer, result_message
+from streams.delivery import Deliverer, result_key, result_message
 from streams.erp.adapter import CommandRejected, ErpUnavailable
 from streams.runtime import AgentSpec, Inbound, Runtime
 
@@ -31,7 +31,7 @@ def register(runtime: Runtime) -> None:
         name, fields = result_message(command.body, command.short_name, target, delivery,
                                       outcome.result_ref if outcome else None,
                                       duplicate=bool(outcome and outcome.duplicate))
-        await runtime.emit(topics.DELIVERY_RESULTS, command.body["command_id"], name, fields,
+        await runtime.emit(topics.DELIVERY_RESULTS, result_key(command.body), name, fields,
                            inbound.cause, delivery.attempts)
         if not delivery.ok:
             await runtime.dead_letter(inbound.event, "erp-command", delivery.error or "",

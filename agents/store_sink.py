@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from streams import topics
-from streams.delivery import result_message
+from streams.delivery import result_key, result_message
 from streams.runtime import AgentSpec, Inbound, Runtime
 from streams.woo.sink import StoreSink
 
@@ -30,7 +30,7 @@ def register(runtime: Runtime) -> None:
                 delivery, None if delivery.result is None else str(delivery.result),
                 duplicate=report.superseded)
             cause = inbound[id(command)].cause
-            await runtime.emit(topics.DELIVERY_RESULTS, command.body["command_id"], name,
+            await runtime.emit(topics.DELIVERY_RESULTS, result_key(command.body), name,
                                fields, cause, delivery.attempts, report.superseded)
             if delivery.error is not None:
                 await runtime.dead_letter(inbound[id(command)].event, "store-sink",

@@ -122,6 +122,12 @@ class Deliverer:
             1 if self.breaker.state is BreakerState.OPEN else 0)
 
 
+def result_key(command: dict[str, Any]) -> str:
+    """Where a command's result goes on ``delivery.results``: with its order's events
+    when it has an order, by its own id otherwise."""
+    return str(command.get("order_id") or command["command_id"])
+
+
 def result_message(command: dict[str, Any], kind: str, target: str, delivery: Delivery[Any],
                    result_ref: str | None, duplicate: bool = False
                    ) -> tuple[str, dict[str, Any]]:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.errors import ConfigError
+from tables.order_status import DEFAULT_SEND_STATUSES
 
 
 class StoreSettings(BaseModel):
@@ -120,7 +121,19 @@ class Settings(BaseSettings):
     # Timestamps have one-second resolution and webhooks come late: look back this far.
     woo_sweep_overlap_seconds: float = Field(default=120.0, ge=0)
     sink_coalesce_seconds: float = Field(default=0.5, gt=0)
+    # Order to cash: a store order is sent to the ERP once any snapshot of it has one
+    # of these statuses (never pending, checkout-draft or failed: nothing is paid).
+    order_send_statuses: tuple[str, ...] = DEFAULT_SEND_STATUSES
     sink_batch_max: int = Field(default=500, ge=1)
+
+    @field_validator("order_send_statuses")
+    @classmethod
+    def _sends_only_paid_orders(cls, statuses: tuple[str, ...]) -> tuple[str, ...]:
+        unpaid = sorted(set(statuses) & {"pending", "checkout-draft", "failed"})
+        if unpaid:
+            raise ValueError(f"order_send_statuses: {unpaid} are not paid; an order in"
+                             " them is never sent to the ERP")
+        return statuses
 
     @field_validator("stores")
     @classmethod

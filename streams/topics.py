@@ -67,7 +67,9 @@ ERP_COMMANDS = TopicSpec("erp.commands", "order id",
                          _names("CreateSalesOrder", "CancelSalesOrder", "CreateCreditNote"))
 STORE_COMMANDS = TopicSpec("store.commands", "sku or order id",
                            _names("SetAvailability", "SetOrderStatus", "AddTracking", "SetPrice"))
-DELIVERY_RESULTS = TopicSpec("delivery.results", "command id",
+# An order's command results are keyed by its order id, so that they reach the order's
+# row (co-partitioned with commerce.orders); other results by command id.
+DELIVERY_RESULTS = TopicSpec("delivery.results", "order id, or command id",
                              _names("CommandDelivered", "CommandFailed"))
 DLQ = TopicSpec("dlq", "original key", _names("DeadLetter"), long_retention=True)
 FEED_CURSORS = TopicSpec("feed.cursors", "feed name", _names("FeedCursor"), Cleanup.COMPACT)

@@ -4,10 +4,11 @@ A line holds exactly what WooCommerce took out of its own stock for it and the E
 not allocated yet (DESIGN.md section 5): WooCommerce reduces stock when an order
 reaches processing, on-hold or completed (whichever is seen first; an order may first be
 seen already completed), restores it on cancelled or back to pending, and a refund with
-restock gives back the refunded quantities. A variation whose stock the parent manages
-holds against the parent's SKU. The ERP allocates when it confirms the sale;
-the hold then converts (the inventory side keeps counting it until a stock read taken
-after the confirmation arrives).
+restock gives back the refunded quantities; an order first seen refunded was paid, so
+its stock was taken (tables.order_status says this for every status). A variation
+whose stock the parent manages holds against the parent's SKU. The ERP allocates when
+it confirms the sale; the hold then converts (the inventory side keeps counting it
+until a stock read taken after the confirmation arrives).
 
 State per order: the last order snapshot applied (a snapshot not newer changes nothing),
 refunds by id (set, never added), the ERP confirmation time, and what was last sent per
@@ -22,8 +23,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-REDUCING = frozenset({"processing", "on-hold", "completed"})
-RESTORING = frozenset({"cancelled", "pending"})
+from tables.order_status import stock_taken
+
 CONFIRMED = frozenset({"processing", "done"})
 
 
@@ -88,11 +89,7 @@ def apply_order(state: OrderHolds, order: dict[str, Any], erp_sku: dict[str, str
     if state.version and version <= state.version:
         return state, []
     status = order["status"]
-    reduced = state.reduced
-    if status in REDUCING:
-        reduced = True
-    elif status in RESTORING:
-        reduced = False
+    reduced = stock_taken(state.reduced if state.version else None, status)
     lines: dict[str, tuple[str, int]] = {}
     unmapped = []
     for line in order["lines"]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from tables.holds import OrderHolds
 from tables.inventory import Hold, SkuState
+from tables.orders import OrderState
 from tables.snapshots import Seen
 from tables.stock import StockOwner
 
@@ -41,7 +42,10 @@ WOO_VERSIONS = TableSpec("woo_versions", "<store>:<resource>:<id>", Seen,
 STOCK_OWNERS = TableSpec("stock_owners", "<store>|<product id>", StockOwner,
                          writer="stock_owners", is_global=True, raw_keys=False)
 
-ALL: tuple[TableSpec, ...] = (INVENTORY, HOLD_LINES, ORDER_HOLDS, WOO_VERSIONS, STOCK_OWNERS)
+ORDERS = TableSpec("orders", "order id (woo:<store>:<id>)", OrderState, writer="orders")
+
+ALL: tuple[TableSpec, ...] = (INVENTORY, HOLD_LINES, ORDER_HOLDS, WOO_VERSIONS, STOCK_OWNERS,
+                              ORDERS)
 
 
 def feed_key(partition: int) -> bytes:

@@ -76,7 +76,7 @@ def order_json(order: Order, offset: int) -> dict[str, Any]:
         "transaction_id": "",
         **_dates("date_paid", order.date_paid, offset),
         **_dates("date_completed", None, offset),
-        "meta_data": [],
+        "meta_data": [dict(m) for m in order.meta],
         "line_items": [_line_json(order, li.id, li.quantity, li.price, li.sku, li.name,
                                   li.product_id, li.variation_id) for li in order.lines],
         "tax_lines": [], "shipping_lines": [], "fee_lines": [], "coupon_lines": [],
@@ -99,3 +99,9 @@ def refund_json(order: Order, refund: Refund, offset: int) -> dict[str, Any]:
     return {"id": refund.id, **_dates("date_created", refund.date_created, offset),
             "amount": _money(refund.amount), "reason": refund.reason, "refunded_by": 1,
             "refunded_payment": False, "meta_data": [], "line_items": lines}
+
+
+def note_json(note: dict[str, Any], offset: int) -> dict[str, Any]:
+    return {"id": note["id"], "author": note["author"],
+            **_dates("date_created", note["date_created"], offset),
+            "note": note["note"], "customer_note": note["customer_note"]}

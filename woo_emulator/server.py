@@ -84,6 +84,8 @@ class Emulator:
         r.add_post(f"{API}/orders/batch", self.batch_orders)
         r.add_get(f"{API}/orders/{{id:\\d+}}", self.get_order)
         r.add_put(f"{API}/orders/{{id:\\d+}}", self.update_order)
+        r.add_get(f"{API}/orders/{{id:\\d+}}/notes", self.list_notes)
+        r.add_post(f"{API}/orders/{{id:\\d+}}/notes", self.create_note)
         r.add_get(f"{API}/orders/{{id:\\d+}}/refunds", self.list_refunds)
         r.add_post(f"{API}/orders/{{id:\\d+}}/refunds", self.create_refund)
         r.add_get(f"{API}/webhooks", self.list_webhooks)
@@ -369,9 +371,23 @@ class Emulator:
     async def update_order(self, request: web.Request) -> web.Response:
         order = self.store.order(int(request.match_info["id"]))
         body = await request.json()
+        if body.get("meta_data"):
+            self.store.update_meta(order, body["meta_data"])
         if "status" in body:
             self.store.set_status(order, body["status"])
         return reply(self._order_out(order))
+
+    async def list_notes(self, request: web.Request) -> web.Response:
+        order = self.store.order(int(request.match_info["id"]))
+        return reply([rest.note_json(n, self.offset) for n in reversed(order.notes)])
+
+    async def create_note(self, request: web.Request) -> web.Response:
+        order = self.store.order(int(request.match_info["id"]))
+        body = await request.json()
+        if not str(body.get("note") or "").strip():
+            raise StoreError("rest_missing_callback_param", "Missing parameter(s): note")
+        note = self.store.add_note(order, str(body["note"]), bool(body.get("customer_note")))
+        return reply(rest.note_json(note, self.offset), 201)
 
     async def batch_orders(self, request: web.Request) -> web.Response:
         def update(item: dict[str, Any]) -> dict[str, Any]:

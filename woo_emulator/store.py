@@ -88,6 +88,8 @@ class Order:
     date_paid: datetime | None = None
     refunds: list[Refund] = field(default_factory=list)
     hold_expires: datetime | None = None
+    meta: list[dict[str, Any]] = field(default_factory=list)  # {id, key, value}
+    notes: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def subtotal(self) -> Decimal:
@@ -249,6 +251,29 @@ class Store:
         order.date_modified = self._now()
         # Every save fires the update hooks, changed or not (issue #20047).
         self.on_change("order", "updated", order.id)
+
+    def update_meta(self, order: Order, items: list[dict[str, Any]]) -> None:
+        """``meta_data`` of a REST update: an item with an id updates that entry, one
+        with only a key updates the first entry of that key or adds one
+        (WC_Data::update_meta_data); the order is saved."""
+        for item in items:
+            entry = next((m for m in order.meta
+                          if ("id" in item and m["id"] == item["id"])
+                          or ("id" not in item and m["key"] == item.get("key"))), None)
+            if entry is None:
+                order.meta.append({"id": self.next_id(), "key": str(item["key"]),
+                                   "value": item.get("value")})
+            else:
+                entry["value"] = item.get("value")
+        order.date_modified = self._now()
+        self.on_change("order", "updated", order.id)
+
+    def add_note(self, order: Order, note: str, customer_note: bool) -> dict[str, Any]:
+        """An order note (wc_create_order_note): the order itself is not saved."""
+        entry = {"id": self.next_id(), "author": "woosync", "date_created": self._now(),
+                 "note": note, "customer_note": customer_note}
+        order.notes.append(entry)
+        return entry
 
     def refund(self, order: Order, amount: Decimal, lines: list[tuple[int, int]],
                reason: str = "", restock: bool = True) -> Refund:

@@ -199,8 +199,10 @@ class TrytonCommands:
             return Outcome(done, duplicate=True)
         sale = await self._sale_by_reference(cmd["order_id"])
         if sale is None:
-            # Retryable: the order's own CreateSalesOrder may still be on its way.
-            raise ErpUnavailable(f"no ERP sale for {cmd['order_id']} yet")
+            # The order's row sends a credit note only once it has seen the sale: a
+            # missing sale is not an outage to wait out (that would hold every command
+            # behind the breaker) but a refusal.
+            raise CommandRejected(f"no ERP sale for {cmd['order_id']}")
         if cmd["restock"] and cmd["lines"]:
             return Outcome(await self._return_sale(sale, cmd))
         return Outcome(await self._credit_invoice(sale, cmd))
@@ -240,7 +242,73 @@ class TrytonCommands:
             await self.client.model("sale.sale", "delete", [return_id])
             raise
         await self._confirm({"id": return_id, "state": "draft"})
+        await self._post_return_credit(return_id, cmd)
         return f"sale.sale:{return_id}"
+
+    async def _post_return_credit(self, return_id: int, cmd: dict[str, Any]) -> None:
+        """The credit note the return sale produced carries the refund's reference too
+        (finance looks for credit notes), equals the refund, and is posted."""
+        read = await self.client.model("sale.sale", "read", [return_id], ["invoices"])
+        invoices = await self.client.model("account.invoice", "read", read[0]["invoices"],
+                                           ["state", "woosync_reference"])
+        for invoice in invoices:
+            if invoice["state"] != "draft":
+                continue
+            if invoice["woosync_reference"] != cmd["refund_id"]:
+                await self.client.model("account.invoice", "write", [invoice["id"]], {
+                    "woosync_reference": cmd["refund_id"], "reference": cmd["order_id"],
+                    "description": f"refund {cmd['refund_id']}"})
+            await self._credit_exactly(invoice["id"], cmd["amount"])
+            await self.client.model("account.invoice", "post", [invoice["id"]])
+
+    async def _credit_exactly(self, credit_id: int, amount: Decimal) -> None:
+        """Make the credit note's total (tax included) equal the refund, to the cent.
+
+        Scaling every credited unit price by refund / invoice total (4 decimals) gets
+        within a cent or two, because Tryton rounds each line and its tax to the cent;
+        the largest line then takes up the difference. Lines are written through the
+        invoice so that Tryton recomputes its taxes. Some totals cannot be reached that
+        way at all (a 20 % tax rounded on the whole document skips some cents): the last
+        cent then goes on a tax-free rounding line."""
+        for attempt in range(5):
+            credit, lines = await self._credit_read(credit_id)
+            credited = -(credit["untaxed_amount"] + credit["tax_amount"])
+            if credited == amount or not lines:
+                return
+            if attempt == 0:
+                ratio = amount / credited if credited else Decimal(1)
+                updates = {line["id"]: line["unit_price"] * ratio for line in lines}
+            else:
+                biggest = _biggest(lines)
+                rate = (credit["tax_amount"] / credit["untaxed_amount"]
+                        if credit["untaxed_amount"] else Decimal(0))
+                quantity = abs(Decimal(str(biggest["quantity"]))) or Decimal(1)
+                updates = {biggest["id"]: biggest["unit_price"]
+                           + (amount - credited) / (quantity * (1 + rate))}
+            await self.client.model("account.invoice", "write", [credit_id], {"lines": [
+                ["write", [line_id], {"unit_price": price.quantize(Decimal("0.0001"))}]
+                for line_id, price in updates.items()]})
+        credit, lines = await self._credit_read(credit_id)
+        left = amount + credit["untaxed_amount"] + credit["tax_amount"]
+        if left and abs(left) <= Decimal("0.05"):
+            biggest = _biggest(lines)
+            sign = -1 if Decimal(str(biggest["quantity"])) < 0 else 1
+            await self.client.model("account.invoice", "write", [credit_id], {"lines": [
+                ["create", [{"type": "line", "account": biggest["account"],
+                             "description": "Rounding", "quantity": float(sign),
+                             "unit_price": left, "taxes": []}]]]})
+            credit, lines = await self._credit_read(credit_id)
+            left = amount + credit["untaxed_amount"] + credit["tax_amount"]
+        if left:
+            raise CommandRejected(f"credit note {credit_id} could not be made equal to"
+                                  f" {amount} ({left} off)")
+
+    async def _credit_read(self, credit_id: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        read = await self.client.model("account.invoice", "read", [credit_id],
+                                       ["untaxed_amount", "tax_amount", "lines"])
+        lines = await self.client.model("account.invoice.line", "read", read[0]["lines"],
+                                        ["unit_price", "quantity", "account", "taxes"])
+        return read[0], [line for line in lines if line["taxes"]] or lines
 
     async def _credit_invoice(self, sale: dict[str, Any], cmd: dict[str, Any]) -> str:
         """No goods back: credit the order's invoice for the refunded amount."""
@@ -249,7 +317,7 @@ class TrytonCommands:
             [("id", "in", sale["invoices"]), ("type", "=", "out"), ("total_amount", ">", 0)],
             0, None, None, ["state"])
         if not invoices:
-            raise ErpUnavailable(f"the sale for {cmd['order_id']} has no invoice yet")
+            raise CommandRejected(f"the sale for {cmd['order_id']} has no invoice to credit")
         invoice = invoices[0]
         if invoice["state"] == "draft":
             await self.client.model("account.invoice", "post", [invoice["id"]])
@@ -257,19 +325,7 @@ class TrytonCommands:
             "account.invoice.credit", "account.invoice", [invoice["id"]],
             [("credit", {"start": {"with_refund": False}})])
         credit_id = _opened_record(result)
-        read = await self.client.model("account.invoice", "read", [credit_id],
-                                       ["untaxed_amount", "tax_amount", "lines"])
-        credit = read[0]
-        total = -(credit["untaxed_amount"] + credit["tax_amount"])
-        # Scale the credited lines so the note equals the refund (tax included).
-        ratio = (cmd["amount"] / total) if total else Decimal(1)
-        if ratio != 1:
-            lines = await self.client.model("account.invoice.line", "read", credit["lines"],
-                                            ["unit_price"])
-            for line in lines:
-                price = (line["unit_price"] * ratio).quantize(Decimal("0.0001"))
-                await self.client.model("account.invoice.line", "write", [line["id"]],
-                                        {"unit_price": price})
+        await self._credit_exactly(credit_id, cmd["amount"])
         try:
             await self.client.model("account.invoice", "write", [credit_id], {
                 "woosync_reference": cmd["refund_id"], "reference": cmd["order_id"],
@@ -279,6 +335,10 @@ class TrytonCommands:
             raise
         await self.client.model("account.invoice", "post", [credit_id])
         return f"account.invoice:{credit_id}"
+
+
+def _biggest(lines: list[dict[str, Any]]) -> dict[str, Any]:
+    return max(lines, key=lambda ln: abs(ln["unit_price"] * Decimal(str(ln["quantity"]))))
 
 
 def _opened_record(wizard_result: Any) -> int:

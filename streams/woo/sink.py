@@ -11,6 +11,7 @@ circuit breaker holds the caller, so the backlog waits in Kafka instead of faili
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -22,7 +23,10 @@ from streams.settings import Settings
 from streams.woo import ids
 from streams.woo.client import StoreClients, WooClient, WooRejected, WooUnavailable
 from streams.woo.sink_plan import ProductRef, availability_requests, coalesce
+from tables.order_status import may_write
 from tables.stock import stock_holder
+
+TRACKING_META = "_wc_shipment_tracking_items"
 
 
 @dataclass(frozen=True)
@@ -123,20 +127,52 @@ class StoreSink:
             self._report(command, Delivery(0, rejected=str(exc)))
             return
         if command.short_name == "SetOrderStatus":
-            call = partial(client.request, "PUT", f"/orders/{woo_id}",
-                           body={"status": body["status"]})
+            call = partial(_set_status, client, woo_id, body["status"])
         elif command.short_name == "AddTracking":
-            call = partial(client.request, "PUT", f"/orders/{woo_id}", body={"meta_data": [
-                {"key": "_tracking_number", "value": body["tracking_number"]},
-                {"key": "_tracking_provider", "value": body.get("carrier") or ""}]})
+            call = partial(_add_tracking, client, woo_id, body)
         else:
             self._report(command, Delivery(0, rejected=f"{command.short_name} is not"
                                                  " handled by the store sink yet"))
             return
         delivery = await self.deliverers[store].deliver(call)
-        self._report(command, Delivery(delivery.attempts, result=woo_id,
-                                             rejected=delivery.rejected, failed=delivery.failed))
+        self._report(command, Delivery(delivery.attempts, result=delivery.result,
+                                       rejected=delivery.rejected, failed=delivery.failed))
 
     def _report(self, command: Message, delivery: Delivery[Any],
                 superseded: bool = False) -> None:
         self.reports.append(Report(command, delivery, superseded))
+
+
+async def _set_status(client: WooClient, woo_id: int, status: str) -> str:
+    """Set the order's status unless the store has moved it on meanwhile (a status the
+    store set later than woosync's decision belongs to the store)."""
+    current = str((await client.get(f"/orders/{woo_id}")).get("status", ""))
+    if not may_write(current, status):
+        return f"{woo_id}: left {current} (not moved to {status})"
+    await client.request("PUT", f"/orders/{woo_id}", body={"status": status})
+    return f"{woo_id}: {current} -> {status}"
+
+
+async def _add_tracking(client: WooClient, woo_id: int, command: dict[str, Any]) -> str:
+    """Tracking as WooCommerce stores show it (woocommerce-facts.md 2.9b): an item of the
+    shipment-tracking meta ``_wc_shipment_tracking_items`` (kept with the order's other
+    items) and a customer note. Each part is skipped when already there, so a retry or a
+    replay adds nothing twice."""
+    number = command["tracking_number"]
+    order = await client.get(f"/orders/{woo_id}")
+    items = next((m.get("value") or [] for m in order.get("meta_data", [])
+                  if m.get("key") == TRACKING_META), [])
+    if not any(i.get("tracking_number") == number for i in items):
+        item = {"tracking_provider": command.get("carrier") or "",
+                "custom_tracking_provider": "", "custom_tracking_link": "",
+                "tracking_number": number, "date_shipped": int(time.time()),
+                "tracking_id": command["command_id"][:32]}
+        await client.request("PUT", f"/orders/{woo_id}", body={
+            "meta_data": [{"key": TRACKING_META, "value": [*items, item]}]})
+    notes = await client.get(f"/orders/{woo_id}/notes")
+    if not any(number in str(n.get("note", "")) for n in notes):
+        carrier = f" ({command['carrier']})" if command.get("carrier") else ""
+        await client.request("POST", f"/orders/{woo_id}/notes", body={
+            "note": f"Your order has shipped. Tracking number: {number}{carrier}.",
+            "customer_note": True})
+    return f"{woo_id}: tracking {number}"

@@ -54,7 +54,7 @@ def _now() -> datetime:
 
 def _results(settings: Settings, command_ids: set[str], count: int) -> list[Message]:
     found = read_until(settings, t.DELIVERY_RESULTS.name, lambda got: len(got) >= count,
-                       keep=lambda key, m: key in command_ids, timeout=90)
+                       keep=lambda key, m: m.body["command_id"] in command_ids, timeout=90)
     return [m for _, m in found]
 
 

@@ -122,6 +122,9 @@ async def test_partial_refund_with_restock_makes_a_return_and_one_credit_note(
     notes = await _credit_notes(erp_admin, refund["refund_id"])
     assert len(notes) == 1
     assert notes[0]["total_amount"] == Decimal("-23.88")  # 19.90 + 20 % tax
+    # The credit note itself carries the refund's reference and is posted.
+    assert (notes[0]["woosync_reference"], notes[0]["state"]) == (refund["refund_id"],
+                                                                  "posted")
 
 
 async def test_two_partial_refunds_make_two_credit_notes_and_a_full_one_credits_all(
@@ -150,6 +153,20 @@ async def test_two_partial_refunds_make_two_credit_notes_and_a_full_one_credits_
     await adapter.execute(_cmd(full, "woosync.CreateCreditNote"))
     assert [n["total_amount"] for n in await _credit_notes(erp_admin, full["refund_id"])] == [
         Decimal("-23.88")]
+
+
+async def test_an_amount_only_refund_is_credited_to_the_cent(
+    adapter: TrytonAdapter, erp_admin: TrytonClient
+) -> None:
+    # 4 x 20.91 + 4.90 shipping, 20 % tax: scaling the lines alone gave -20.90.
+    order_id = _order_id()
+    await adapter.execute(_cmd(samples.create_sales_order(
+        order_id, NOW, [("HOT-04", 4)], unit_price=Decimal("20.91"))))
+    refund = samples.create_credit_note(order_id, 21, NOW, [], Decimal("20.91"),
+                                        restock=False)
+    await adapter.execute(_cmd(refund, "woosync.CreateCreditNote"))
+    notes = await _credit_notes(erp_admin, refund["refund_id"])
+    assert [(n["total_amount"], n["state"]) for n in notes] == [(Decimal("-20.91"), "posted")]
 
 
 async def test_feed_reports_the_sale_and_stock_equal_to_trytons_own(

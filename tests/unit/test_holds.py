@@ -196,3 +196,26 @@ def test_a_line_moving_to_its_parents_sku_releases_the_old_hold() -> None:
     state, events = apply_order(state, _order("processing", 2, [("1", "H-S", 2)]),
                                 {"H-S": "H"})
     assert [(e.kind, e.sku) for e in events] == [("HoldReleased", "H-S"), ("HoldSet", "H")]
+
+
+def test_an_order_first_seen_refunded_holds_its_lines_less_the_refunded_ones() -> None:
+    # WooCommerce took the stock when the order was paid; its processing snapshot was
+    # overtaken by the refunded one, so it will arrive stale and be dropped.
+    state, events = apply_order(OrderHolds("woo:s:1"), _order("refunded", 5), SKUS)
+    assert [(e.kind, e.sku, e.quantity) for e in events] == [
+        ("HoldSet", "TEE", Decimal(2)), ("HoldSet", "MUG", Decimal(1))]
+    state, events = apply_refund(state, _refund("r1", [("1", 2), ("2", 1)]))
+    assert [(e.kind, e.sku) for e in events] == [("HoldReleased", "TEE"),
+                                                 ("HoldReleased", "MUG")]
+    _, events = apply_order(state, _order("processing", 1), SKUS)
+    assert events == []  # the older snapshot changes nothing
+
+
+def test_failed_and_refunded_keep_what_the_order_held() -> None:
+    state, _ = apply_order(OrderHolds("woo:s:1"), _order("pending", 0), SKUS)
+    for status in ("failed", "refunded", "checkout-draft", "trash"):
+        state, events = apply_order(state, _order(status, len(status)), SKUS)
+        assert events == [], status
+    state, _ = apply_order(state, _order("processing", 20), SKUS)
+    _, events = apply_order(state, _order("failed", 21), SKUS)
+    assert events == []  # still held: WooCommerce does not restore on failed

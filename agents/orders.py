@@ -1,0 +1,58 @@
+"""track_orders: order to cash. Reads ``commerce.orders`` (OrderObserved,
+RefundObserved), ``erp.documents`` (SalesOrderObserved, ShipmentObserved,
+InvoiceObserved, CreditNoteObserved) and ``delivery.results`` (CommandDelivered,
+CommandFailed of an order's commands), all keyed by order id, applies tables.orders,
+and sends the commands it makes due: CreateSalesOrder, CancelSalesOrder and
+CreateCreditNote to ``erp.commands``, SetOrderStatus and AddTracking to
+``store.commands``, each keyed by the order id. Table ORDERS (key: order id): the
+order's row, written once its commands are out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams import topics
+from streams.envelope import utcnow
+from streams.runtime import AgentSpec, Inbound, Runtime
+from streams.settings import Settings
+from tables.orders import OrderPolicy, OrderState, apply
+from tables.registry import ORDERS
+
+WANTED = ("OrderObserved", "RefundObserved", "SalesOrderObserved", "ShipmentObserved",
+          "InvoiceObserved", "CreditNoteObserved", "CommandDelivered", "CommandFailed")
+TARGETS = {"erp": topics.ERP_COMMANDS, "store": topics.STORE_COMMANDS}
+
+
+def register(runtime: Runtime) -> None:
+    table = runtime.table(ORDERS)
+    source = runtime.app.topic(topics.COMMERCE_ORDERS.name, topics.ERP_DOCUMENTS.name,
+                               topics.DELIVERY_RESULTS.name, key_serializer="raw",
+                               value_serializer="raw")
+
+    async def handle(inbound: Inbound) -> None:
+        key = inbound.key.encode()
+        state = OrderState.from_json(inbound.key, table.get(key))
+        store = state.store or inbound.body.get("store", "")
+        new, commands = apply(state, inbound.name, inbound.body, utcnow(),
+                              order_policy(runtime.settings, store))
+        for command in commands:
+            await runtime.emit(TARGETS[command.target], new.order_id,
+                               f"woosync.{command.name}", command.fields, inbound.cause,
+                               command.fields["command_id"])
+        if new != state:
+            table[key] = new.to_json()
+
+    @runtime.app.agent(source, name="track_orders")
+    async def track_orders(stream: Any) -> None:
+        await runtime.each(stream, "orders", handle, WANTED)
+
+
+def order_policy(settings: Settings, store_id: str) -> OrderPolicy:
+    store = settings.stores.get(store_id)
+    return OrderPolicy(frozenset(settings.order_send_statuses),
+                       store.ship_from if store else "",
+                       dict(store.sku_map) if store else {})
+
+
+AGENT = AgentSpec("orders", register, reads=(ORDERS,))
