@@ -61,7 +61,9 @@ ERP: dict[str, str] = {
     "cancelled": "cancelled",
 }
 ERP_ALLOCATED = frozenset(s for s, c in ERP.items() if c in ("confirmed", "completed"))
-ERP_CANCELLABLE = frozenset({"draft", "quotation", "confirmed"})
+# Until something ships: a processing sale is cancelled by cancelling its shipments and
+# draft invoices (the adapter refuses once anything shipped or an invoice is posted).
+ERP_CANCELLABLE = frozenset({"draft", "quotation", "confirmed", "processing"})
 
 # When every shipment of the ERP sale is done, the store order becomes:
 SHIPPED_STORE_STATUS = "completed"

@@ -79,6 +79,12 @@ class TrytonCommands:
         raise CommandRejected(f"sale {sale['id']} could not be confirmed")
 
     async def cancel_sales_order(self, cmd: dict[str, Any]) -> Outcome:
+        """Cancel the order's sale before it ships. A draft, quotation or confirmed sale
+        is cancelled as such. A processing sale (its shipment and invoice exist) has its
+        waiting shipments and draft invoices cancelled and those cancellations accepted
+        on the sale (Tryton's exception handling, 'ignore'), so that nothing is shipped
+        or billed and the sale completes. Once anything shipped, or an invoice is
+        posted, the ERP must return or credit it: refused with that reason."""
         sale = await self._sale_by_reference(cmd["order_id"])
         if sale is None:
             # Nothing to cancel: the order never reached the ERP (or was never created).
@@ -87,13 +93,55 @@ class TrytonCommands:
         if state == "cancelled":
             return Outcome(str(sale["id"]), duplicate=True)
         if state in ("processing", "done"):
-            raise CommandRejected(
-                f"sale {sale['id']} for {cmd['order_id']} is {state}: its shipment and invoice"
-                " exist, so it must be cancelled or returned in the ERP")
+            return await self._cancel_processing(sale, cmd)
         if state == "confirmed":
             await self.client.model("sale.sale", "draft", [sale["id"]])
         await self.client.model("sale.sale", "cancel", [sale["id"]])
         return Outcome(str(sale["id"]))
+
+    async def _cancel_processing(self, sale: dict[str, Any], cmd: dict[str, Any]) -> Outcome:
+        read = await self.client.model("sale.sale", "read", [sale["id"]],
+                                       ["shipments", "invoices"])
+        shipments = await self.client.model("stock.shipment.out", "read",
+                                            read[0]["shipments"], ["state"])
+        invoices = await self.client.model("account.invoice", "read", read[0]["invoices"],
+                                           ["state"])
+        if any(s["state"] == "done" for s in shipments):
+            raise CommandRejected(f"sale {sale['id']} for {cmd['order_id']} has shipped:"
+                                  " return the goods in the ERP instead")
+        if any(i["state"] in ("posted", "paid") for i in invoices):
+            raise CommandRejected(f"sale {sale['id']} for {cmd['order_id']} is invoiced:"
+                                  " credit the invoice in the ERP instead")
+        live = [s["id"] for s in shipments if s["state"] != "cancelled"]
+        if live:
+            await self.client.model("stock.shipment.out", "cancel", live)
+        drafts = [i["id"] for i in invoices if i["state"] != "cancelled"]
+        if drafts:
+            await self.client.model("account.invoice", "cancel", drafts)
+        if not live and not drafts:
+            return Outcome(str(sale["id"]), duplicate=True)
+        await self._accept_cancellations(sale["id"])
+        return Outcome(str(sale["id"]))
+
+    async def _accept_cancellations(self, sale_id: int) -> None:
+        """Tell the sale its cancelled moves and invoices are meant (ignored, not
+        recreated), so it does not wait on them in exception."""
+        moves = await self.client.model("stock.move", "search",
+                                        [("sale", "=", sale_id), ("state", "=", "cancelled")],
+                                        0, None, None)
+        if moves:
+            await self.client.wizard("sale.handle.shipment.exception", "sale.sale", [sale_id],
+                                     [("handle", {"ask": {"recreate_moves": [],
+                                                          "ignore_moves": moves,
+                                                          "domain_moves": moves}})])
+        invoices = await self.client.model(
+            "account.invoice", "search",
+            [("sales", "=", sale_id), ("state", "=", "cancelled")], 0, None, None)
+        if invoices:
+            await self.client.wizard("sale.handle.invoice.exception", "sale.sale", [sale_id],
+                                     [("handle", {"ask": {"recreate_invoices": [],
+                                                          "ignore_invoices": invoices,
+                                                          "domain_invoices": invoices}})])
 
     async def _sale_by_reference(self, reference: str) -> dict[str, Any] | None:
         found = await self.client.model(

@@ -23,7 +23,7 @@ from devstack import samples
 from streams.codec import Message
 from streams.envelope import deterministic_id, envelope
 from streams.erp.adapter import CanonicalOutput, ChangeBatch, CommandRejected, Outcome
-from tables.registry import ORDER_HOLDS, STOCK_OWNERS
+from tables.registry import ORDER_HOLDS, ORDERS, STOCK_OWNERS
 from tests.agents.conftest import Harness
 from woo_emulator import phpjson, rest
 from woo_emulator.store import Store
@@ -221,3 +221,23 @@ async def test_trace_dead_letters_bytes_that_are_not_a_message(make_harness: Any
     sample = h.runtime.metrics.registry.get_sample_value
     assert sample("woosync_events_in_total",
                   {"topic": "<internal>", "type": "OrderObserved"}) == 1
+
+
+async def test_orders_sends_a_paid_order_to_the_erp_once_and_dead_letters_poison(
+        make_harness: Any) -> None:
+    from agents import orders
+
+    h: Harness = await make_harness([orders.AGENT])
+    poison, good = _order(1, quantity=10**17), _order(2)
+    async with h.agent("track_orders").test_context() as agent:
+        await agent.put(h.encode("woosync.OrderObserved", poison), key=b"woo:demo:1")
+        await agent.put(h.encode("woosync.OrderObserved", good), key=b"woo:demo:2")
+        await agent.put(h.encode("woosync.OrderObserved", good), key=b"woo:demo:2")
+    assert [m.body["stage"] for m in h.dead_letters()] == ["orders"]
+    sent = h.out("erp.commands", "CreateSalesOrder")
+    assert [(key, m.body["order_id"]) for key, m in sent] == [("woo:demo:2", "woo:demo:2")]
+    assert sent[0][1].body["warehouse"] == "WH"
+    row = h.runtime.table(ORDERS).get(b"woo:demo:2")
+    assert row["commands"]["sale"]["command_id"] == sent[0][1].body["command_id"]
+    # The poison order's row was not written: its command never left.
+    assert not h.runtime.table(ORDERS).get(b"woo:demo:1")

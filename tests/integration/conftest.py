@@ -7,18 +7,28 @@ created, and an admin client for tests to act in the ERP as a person would."""
 from __future__ import annotations
 
 import itertools
+import json
+import urllib.error
+import urllib.request
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from devstack import seed_data
 from devstack.kafka_broker import LocalKafka, free_port
+from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
 from devstack.tryton_server import ADMIN_PASSWORD, TrytonServer
 from streams.admin import ensure_topics
 from streams.erp.tryton_rpc import TrytonClient
 from streams.settings import Settings, load_settings
+from woo_emulator.config import EmulatorConfig
+from woo_emulator.runner import EmulatorThread
+from woo_emulator.webhooks import Webhook
 
 _app_ids = itertools.count(1)
 
@@ -40,14 +50,19 @@ def settings(kafka: LocalKafka, tmp_path: Path) -> Settings:
     return settings
 
 
-def worker_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes a worker process use these settings."""
+def worker_env(settings: Settings, send_orders: bool = False) -> dict[str, str]:
+    """The environment that makes a worker process use these settings.
+
+    Store orders are sent to the ERP only where a test asks for it: the broker and the
+    ERP are shared by the whole run, and a test that checks out thousands of orders for
+    the inventory would otherwise leave thousands of sales for the ERP to make."""
     return {
         "WOOSYNC_BROKER": settings.broker,
         "WOOSYNC_APP_ID": settings.app_id,
         "WOOSYNC_WEB_PORT": str(settings.web_port),
         "WOOSYNC_DATA_DIR": str(settings.data_dir),
         "WOOSYNC_PARTITIONS": str(settings.partitions),
+        **({} if send_orders else {"WOOSYNC_ORDER_SEND_STATUSES": "[]"}),
     }
 
 
@@ -63,3 +78,57 @@ async def erp_admin(tryton: TrytonServer) -> AsyncIterator[TrytonClient]:
     client = TrytonClient(tryton.url, seed_data.DATABASE, "admin", SecretStr(ADMIN_PASSWORD))
     yield client
     await client.close()
+
+
+# -- the whole stack, for end-to-end tests: the emulator (webhooks pointed at the worker),
+# the shared Tryton, one worker with fast feeds. A test marked ``fresh`` starts its
+# worker at the end of the topics; one marked ``orders`` has store orders sent to the ERP.
+
+SECRET = "whsec-e2e"
+SAFETY = 1
+
+
+@dataclass
+class Stack:
+    store: str
+    emulator: EmulatorThread
+    worker: ManagedProcess
+    settings: Settings
+
+    def get(self, path: str) -> tuple[int, Any]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.settings.web_port}{path}",
+                                        timeout=30) as response:
+                return int(response.status), json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), json.loads(exc.read())
+
+
+@pytest.fixture
+def stack(settings: Settings, tryton: TrytonServer, tmp_path: Path,
+          request: pytest.FixtureRequest) -> Iterator[Stack]:
+    store = f"flash{uuid.uuid4().hex[:6]}"
+    emulator = EmulatorThread(EmulatorConfig(time_scale=0.05),
+                              catalogue=seed_data.store_catalogue()).start()
+    stores = {store: {"rest_url": emulator.api, "consumer_key": "ck_demo",
+                      "consumer_secret": "cs_demo", "webhook_secret": SECRET,
+                      "warehouses": ["WH", "WH2"], "ship_from": "WH"}}
+    env = {**worker_env(settings, send_orders=bool(request.node.get_closest_marker("orders"))),
+           "WOOSYNC_STORES": json.dumps(stores),
+           "WOOSYNC_ERP_URL": tryton.url, "WOOSYNC_ERP_POLL_INTERVAL": "0.5",
+           "WOOSYNC_WOO_SWEEP_INTERVAL": "2", "WOOSYNC_WOO_SWEEP_OVERLAP_SECONDS": "5",
+           "WOOSYNC_DEFAULT_SAFETY_STOCK": str(SAFETY), "WOOSYNC_SINK_COALESCE_SECONDS": "0.2",
+           # A test marked "fresh" starts its worker at the end of the topics, not
+           # working through what earlier tests left on the shared broker.
+           "WOOSYNC_CONSUMER_OFFSET_RESET": "latest" if request.node.get_closest_marker(
+               "fresh") else "earliest"}
+    worker = worker_process(tmp_path / "worker.log", env).start(WORKER_READY)
+    ingress = f"http://127.0.0.1:{settings.web_port}/webhooks/woocommerce/{store}"
+    hooks = emulator.emulator.webhooks
+    for n, topic in enumerate(("order.created", "order.updated")):
+        hooks.hooks[100 + n] = Webhook(100 + n, topic, topic, ingress, SECRET)
+    yield Stack(store, emulator, worker, settings)
+    worker.stop()
+    emulator.stop()
+
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from streams.erp.tryton_rpc import TrytonClient
 
 
@@ -20,3 +22,22 @@ async def count_stock(client: TrytonClient, sku: str, warehouse: str, quantity: 
         "location": storage, "lines": [["create", [{"product": product,
                                                      "quantity": float(quantity)}]]]}])
     await client.model("stock.inventory", "confirm", [inventory])
+
+
+async def sale_of(client: TrytonClient, order_id: str) -> list[dict[str, Any]]:
+    """The ERP sales made for a store order (exactly one is expected)."""
+    return list(await client.model(
+        "sale.sale", "search_read", [("woosync_reference", "=", order_id)], 0, None, None,
+        ["state", "shipments", "invoices", "untaxed_amount", "tax_amount", "total_amount",
+         "lines.product.code", "lines.quantity", "lines.unit_price"]))
+
+
+async def ship(client: TrytonClient, order_id: str, tracking: str) -> None:
+    """What the warehouse does: type the carrier's tracking number into the shipment's
+    reference, then assign, pick, pack and finish it."""
+    sale, = await sale_of(client, order_id)
+    for shipment in sale["shipments"]:
+        await client.model("stock.shipment.out", "write", [shipment], {"reference": tracking})
+        await client.model("stock.shipment.out", "assign_force", [shipment])
+        for button in ("pick", "pack", "do"):
+            await client.model("stock.shipment.out", button, [shipment])

@@ -12,78 +12,28 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devstack import samples, seed_data
 from devstack.flash_sale import SaleStats, shoppers, stock_counts
-from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
 from devstack.tryton_server import TrytonServer
 from streams import topics as t
 from streams.codec import Message
 from streams.erp.tryton import TrytonAdapter
 from streams.erp.tryton_rpc import TrytonClient
-from streams.settings import Settings, load_settings
+from streams.settings import load_settings
 from tables.registry import owner_key
-from tests.integration.conftest import worker_env
+from tests.integration.conftest import SAFETY, Stack
 from tests.integration.erp_actions import count_stock
 from tests.integration.kafka_io import read_until, wait_for_key
-from woo_emulator.config import EmulatorConfig, Faults
+from woo_emulator.config import Faults
 from woo_emulator.runner import EmulatorThread
-from woo_emulator.webhooks import Webhook
 
 pytestmark = pytest.mark.integration
-SECRET = "whsec-e2e"
-SAFETY = 1
-
-
-@dataclass
-class Stack:
-    store: str
-    emulator: EmulatorThread
-    worker: ManagedProcess
-    settings: Settings
-
-    def get(self, path: str) -> tuple[int, Any]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.settings.web_port}{path}",
-                                        timeout=30) as response:
-                return int(response.status), json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return int(exc.code), json.loads(exc.read())
-
-
-@pytest.fixture
-def stack(settings: Settings, tryton: TrytonServer, tmp_path: Path,
-          request: pytest.FixtureRequest) -> Iterator[Stack]:
-    store = f"flash{uuid.uuid4().hex[:6]}"
-    emulator = EmulatorThread(EmulatorConfig(time_scale=0.05),
-                              catalogue=seed_data.store_catalogue()).start()
-    stores = {store: {"rest_url": emulator.api, "consumer_key": "ck_demo",
-                      "consumer_secret": "cs_demo", "webhook_secret": SECRET,
-                      "warehouses": ["WH", "WH2"], "ship_from": "WH"}}
-    env = {**worker_env(settings), "WOOSYNC_STORES": json.dumps(stores),
-           "WOOSYNC_ERP_URL": tryton.url, "WOOSYNC_ERP_POLL_INTERVAL": "0.5",
-           "WOOSYNC_WOO_SWEEP_INTERVAL": "2", "WOOSYNC_WOO_SWEEP_OVERLAP_SECONDS": "5",
-           "WOOSYNC_DEFAULT_SAFETY_STOCK": str(SAFETY), "WOOSYNC_SINK_COALESCE_SECONDS": "0.2",
-           # A test marked "fresh" starts its worker at the end of the topics, not
-           # working through what earlier tests left on the shared broker.
-           "WOOSYNC_CONSUMER_OFFSET_RESET": "latest" if request.node.get_closest_marker(
-               "fresh") else "earliest"}
-    worker = worker_process(tmp_path / "worker.log", env).start(WORKER_READY)
-    ingress = f"http://127.0.0.1:{settings.web_port}/webhooks/woocommerce/{store}"
-    hooks = emulator.emulator.webhooks
-    for n, topic in enumerate(("order.created", "order.updated")):
-        hooks.hooks[100 + n] = Webhook(100 + n, topic, topic, ingress, SECRET)
-    yield Stack(store, emulator, worker, settings)
-    worker.stop()
-    emulator.stop()
 
 
 async def _erp_available(admin: TrytonClient, skus: list[str]) -> dict[str, Decimal]:

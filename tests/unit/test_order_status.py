@@ -66,7 +66,7 @@ def test_each_erp_state_means_one_thing(erp: str, canonical: str) -> None:
 
 def test_allocated_and_cancellable_erp_states() -> None:
     assert {"confirmed", "processing", "done"} == ERP_ALLOCATED
-    assert {"draft", "quotation", "confirmed"} == ERP_CANCELLABLE
+    assert {"draft", "quotation", "confirmed", "processing"} == ERP_CANCELLABLE
 
 
 @pytest.mark.parametrize(("current", "target", "allowed"), [
