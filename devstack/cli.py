@@ -1,5 +1,6 @@
 """The ``woosync`` command: the worker's own verbs (streams.cli) and the local tooling's:
-``broker``, ``fetch-kafka``, ``erp``, ``emulator``, ``demo``, ``bench``, ``bench-erp``.
+``broker``, ``fetch-kafka``, ``erp``, ``emulator``, ``demo``, ``bench``, ``bench-erp``,
+``bench-orders``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
     bench_erp.add_argument("--changes", type=int, default=15)
     bench_erp.add_argument("--interval", type=float, default=1.0, help="feed poll interval")
 
+    bench_orders = sub.add_parser("bench-orders", help="measure order to cash latency end to"
+                                  " end (store order -> ERP sale, shipment -> store)")
+    bench_orders.add_argument("--orders", type=int, default=40)
+    bench_orders.add_argument("--rate", type=float, default=1.0, help="orders per second")
+
     emulator = sub.add_parser("emulator", help="run the WooCommerce emulator (seeded store)")
     emulator.add_argument("--port", type=int, default=8090)
 
@@ -51,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
 
     handlers.update({"broker": _broker, "fetch-kafka": _fetch_kafka, "demo": _demo,
-                     "erp": _erp, "bench-erp": _bench_erp, "emulator": _emulator,
-                     "bench": _bench})
+                     "erp": _erp, "bench-erp": _bench_erp, "bench-orders": _bench_orders,
+                     "emulator": _emulator, "bench": _bench})
     return run(parser, handlers, argv)
 def _fetch_kafka(args: argparse.Namespace) -> int:
     from devstack.kafka_broker import fetch_jars, java_binary
@@ -111,6 +117,13 @@ def _bench(args: argparse.Namespace) -> int:
     from benchmarks.stream_bench import run
 
     run(count=args.events, rates=args.rate, seconds=args.seconds)
+    return 0
+
+
+def _bench_orders(args: argparse.Namespace) -> int:
+    from benchmarks.order_bench import run
+
+    run(orders=args.orders, rate=args.rate)
     return 0
 
 

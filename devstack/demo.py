@@ -23,7 +23,7 @@ import aiohttp
 from pydantic import SecretStr
 
 from devstack import seed_data
-from devstack.flash_sale import SaleStats, shoppers, stock_counts
+from devstack.flash_sale import SaleStats, shoppers, stock_counts, warehouse
 from devstack.kafka_broker import LocalKafka, free_port, port_in_use
 from devstack.supervise import WORKER_READY, worker_process
 from devstack.tryton_server import ADMIN_PASSWORD, TrytonServer
@@ -35,6 +35,8 @@ from woo_emulator.runner import EmulatorThread
 from woo_emulator.webhooks import Webhook
 
 SECRET = "demo-webhook-secret"
+WAVE = 30.0  # seconds per flash-sale wave
+BURST = 4.0  # seconds of shoppers at the start of each wave
 
 
 def _port(preferred: int) -> int:
@@ -77,7 +79,9 @@ woosync demo is running (logs in {workdir})
     reservations   http://127.0.0.1:{web_port}/reservations/HOT-01
     availability   http://127.0.0.1:{web_port}/availability
     metrics        http://127.0.0.1:{web_port}/metrics
-Flash sale waves: shoppers on 8 hot SKUs (HOT-01..08) and stock counts in the ERP.
+Flash sale waves: bursts of shoppers on 8 hot SKUs (HOT-01..08), stock counts in
+the ERP, and a warehouse shipping a third of the ERP's sales. Every paid order becomes
+an ERP sale; shipped ones come back to the store as completed, with tracking.
 Ctrl-C stops everything.
 """, flush=True)
         asyncio.run(_sales(store, erp, web_port, seconds, worker))
@@ -103,19 +107,22 @@ async def _sales(store: EmulatorThread, erp: TrytonServer, web_port: int, second
     started = time.monotonic()
     try:
         while not seconds or time.monotonic() - started < seconds:
-            wave = 20.0 if not seconds else min(20.0, seconds - (time.monotonic() - started))
+            wave = WAVE if not seconds else min(WAVE, seconds - (time.monotonic() - started))
             if wave <= 0:
                 break
+            # A burst, then time for the ERP (about 1.4 sales a second on SQLite) to
+            # make the sales: its holds convert, and open holds stay bounded.
             await asyncio.gather(
-                shoppers(store.url, products, wave, 40, stats, rng),
-                stock_counts(admin, sorted(products), wave, 2.0, stats, rng),
-                _report(store, web_port, wave, stats))
+                shoppers(store.url, products, min(BURST, wave), 8, stats, rng),
+                stock_counts(admin, sorted(products), wave, 3.0, stats, rng),
+                warehouse(admin, wave, 2.0, 3, stats),
+                _report(store, admin, web_port, wave, stats))
     finally:
         await admin.close()
 
 
-async def _report(store: EmulatorThread, web_port: int, seconds: float,
-                  stats: SaleStats) -> None:
+async def _report(store: EmulatorThread, admin: TrytonClient, web_port: int,
+                  seconds: float, stats: SaleStats) -> None:
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     while loop.time() < end:
@@ -130,7 +137,16 @@ async def _report(store: EmulatorThread, web_port: int, seconds: float,
             holds = str(len(body["holds"]))
         except (aiohttp.ClientError, ValueError, KeyError, TypeError):
             published, holds = None, "?"
+        sales = await admin.model("sale.sale", "search_count",
+                                  [("woosync_reference", "like", "woo:demo:%")])
+        completed = sum(1 for o in list(store.emulator.store.orders.values())
+                        if o.status == "completed")
+        if stats.first_order is not None and not stats.announced:
+            stats.announced = True
+            print(f"  an order, both sides: http://127.0.0.1:{web_port}/orders/demo/"
+                  f"{stats.first_order}  (and .../trace)", flush=True)
         print(f"orders placed {stats.placed}, refused (out of stock) {stats.refused}, "
+              f"ERP sales {sales}, shipped {stats.shipped}, store completed {completed}, "
               f"ERP stock counts {stats.counts} | HOT-01: store shows {shown}, woosync "
               f"published {published and published['quantity']}, {holds} open holds",
               file=sys.stdout, flush=True)

@@ -1,7 +1,8 @@
 """The flash-sale traffic generator of the demo: shoppers checking out on the store
 (the emulator's checkout, against its own stock, so a stale figure oversells as on a
-real store), most of them on a few hot SKUs, and stock counts in the ERP meanwhile.
-Bounded in count and time; only talks to 127.0.0.1."""
+real store), most of them on a few hot SKUs, stock counts in the ERP meanwhile, and a
+warehouse shipping a share of the ERP's sales with tracking numbers. Bounded in count
+and time; only talks to 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ class SaleStats:
     placed: int = 0
     refused: int = 0
     counts: int = 0
+    shipped: int = 0
+    first_order: int | None = None
+    announced: bool = False
     errors: list[str] = field(default_factory=list)
 
 
@@ -44,6 +48,8 @@ async def shoppers(emulator_url: str, products: dict[str, int], seconds: float,
                                         json=body) as response:
                     if response.status == 201:
                         stats.placed += 1
+                        if stats.first_order is None:
+                            stats.first_order = int((await response.json())["id"])
                     else:
                         stats.refused += 1
             except aiohttp.ClientError as exc:
@@ -77,3 +83,28 @@ async def stock_counts(erp: TrytonClient, skus: list[str], seconds: float, every
                                    "quantity": float(rng.randint(*counted))}]]]}])
         await erp.model("stock.inventory", "confirm", [inventory])
         stats.counts += 1
+
+
+async def warehouse(erp: TrytonClient, seconds: float, every: float, share: int,
+                    stats: SaleStats) -> None:
+    """Every ``every`` seconds, ship one in ``share`` of the store's ERP sales that are
+    waiting (the sale's id decides which), with a tracking number in the shipment's
+    reference, as a warehouse does in Tryton."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        await asyncio.sleep(every)
+        sales = await erp.model(
+            "sale.sale", "search_read",
+            [("woosync_reference", "like", "woo:%"), ("state", "=", "processing"),
+             ("shipments.state", "in", ["waiting", "assigned"])], 0, 5, None, ["shipments"])
+        for sale in sales:
+            if sale["id"] % share:
+                continue
+            for shipment in sale["shipments"]:
+                await erp.model("stock.shipment.out", "write", [shipment],
+                                {"reference": f"DEMO{shipment:06d}"})
+                await erp.model("stock.shipment.out", "assign_force", [shipment])
+                for button in ("pick", "pack", "do"):
+                    await erp.model("stock.shipment.out", button, [shipment])
+            stats.shipped += 1

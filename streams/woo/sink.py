@@ -27,6 +27,7 @@ from tables.order_status import may_write
 from tables.stock import stock_holder
 
 TRACKING_META = "_wc_shipment_tracking_items"
+MISSING_TTL = 300.0  # seconds before a SKU the store lacked is looked up again
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class StoreSink:
                                             rejected=(WooRejected,))
                            for store in settings.stores}
         self.refs: dict[tuple[str, str], ProductRef] = {}
+        self.missing: dict[tuple[str, str], float] = {}
         self.reports: list[Report] = []
 
     async def apply(self, commands: list[Message]) -> list[Report]:
@@ -77,9 +79,12 @@ class StoreSink:
             found = await self.deliverers[store].deliver(partial(self._ref, client, store, sku))
             if found.ok and found.result is not None:
                 known[sku] = found.result
+            elif found.ok:
+                # The ERP has products a store does not sell: nothing to set, no error.
+                self._report(command, Delivery(found.attempts,
+                                               result=f"not sold in store {store}"))
             else:
-                self._report(command, found if not found.ok else Delivery(
-                    found.attempts, rejected=f"no product with SKU {sku!r} in store {store}"))
+                self._report(command, found)
         ready = [c for c in commands if c.body["sku"] in known]
         for path, pairs in availability_requests(ready, known).items():
             delivery = await self.deliverers[store].deliver(
@@ -99,8 +104,12 @@ class StoreSink:
     async def _ref(self, client: WooClient, store: str, sku: str) -> ProductRef | None:
         if (store, sku) in self.refs:
             return self.refs[(store, sku)]
+        # A SKU the store lacks is asked again after a while (it may be added later).
+        if time.monotonic() - self.missing.get((store, sku), -MISSING_TTL) < MISSING_TTL:
+            return None
         found = await client.get("/products", sku=sku)
         if not found:
+            self.missing[(store, sku)] = time.monotonic()
             return None
         product = found[0]
         own, parent = int(product["id"]), int(product.get("parent_id") or 0)

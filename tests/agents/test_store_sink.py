@@ -1,0 +1,52 @@
+"""The store sink's glue against the emulator (no broker): what it reports per command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from agents import store_sink
+from devstack import seed_data
+from streams.envelope import envelope
+from tests.agents.conftest import Harness
+from woo_emulator.config import EmulatorConfig
+from woo_emulator.runner import EmulatorThread
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorThread]:
+    thread = EmulatorThread(EmulatorConfig(time_scale=0.05),
+                            catalogue=seed_data.store_catalogue()).start()
+    yield thread
+    thread.stop()
+
+
+def _set(h: Harness, n: int, sku: str, quantity: int) -> bytes:
+    return h.encode("woosync.SetAvailability", {
+        "envelope": envelope(event_id=f"a{n}", occurred_at=NOW, observed_at=NOW,
+                             source="woosync", source_version="v", trace_id="t"),
+        "command_id": f"cmd-{n}", "store": "demo", "sku": sku, "quantity": quantity,
+        "stock_status": "instock"})
+
+
+async def test_a_sku_the_store_does_not_sell_is_no_error(make_harness: Any,
+                                                         emulator: EmulatorThread) -> None:
+    h: Harness = await make_harness(
+        [store_sink.AGENT], sink_coalesce_seconds=0.01,
+        stores={"demo": {"rest_url": emulator.api}})
+    async with h.agent("push_to_stores").test_context() as agent:
+        await agent.put(_set(h, 1, "NOT-IN-STORE", 5), key=b"NOT-IN-STORE")
+        await agent.put(_set(h, 2, "MUG", 7), key=b"MUG")
+        await h.until(lambda: len(h.out("delivery.results")) == 2)
+    results = {m.body["command_id"]: (m.short_name, m.body.get("result_ref"))
+               for _, m in h.out("delivery.results")}
+    assert results["cmd-1"] == ("CommandDelivered", "not sold in store demo")
+    assert results["cmd-2"][0] == "CommandDelivered"
+    assert h.dead_letters() == []
+    mug = emulator.emulator.store.by_sku("MUG")
+    assert mug is not None and mug.stock_quantity == 7
