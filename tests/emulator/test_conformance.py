@@ -248,3 +248,29 @@ async def test_the_official_python_client_is_accepted_over_http(
     refused = await asyncio.to_thread(call, "cs_wrong")
     assert refused.status_code == 401
     assert refused.json()["code"] == "woocommerce_rest_authentication_error"
+
+
+async def test_order_meta_data_is_kept_and_notes_are_listed(emulator: EmulatorThread,
+                                                            client: WooClient) -> None:
+    store = emulator.emulator.store
+    mug = store.by_sku("MUG")
+    assert mug is not None
+    order = emulator.run(store.create_order, [(mug.id, 1)], {"email": "n@example.com"})
+    tracking = [{"tracking_number": "TRK1", "tracking_provider": "DHL"}]
+    updated, _ = await client.request("PUT", f"/orders/{order.id}", body={
+        "meta_data": [{"key": "_wc_shipment_tracking_items", "value": tracking}]})
+    again, _ = await client.request("PUT", f"/orders/{order.id}", body={
+        "meta_data": [{"key": "_wc_shipment_tracking_items", "value": tracking * 2}],
+        "status": "completed"})
+    items = [m for m in again["meta_data"] if m["key"] == "_wc_shipment_tracking_items"]
+    assert len(items) == 1 and items[0]["value"] == tracking * 2  # updated by key, kept
+    assert again["status"] == "completed"
+    assert updated["meta_data"][0]["id"] == items[0]["id"]
+    note, _ = await client.request("POST", f"/orders/{order.id}/notes",
+                                   body={"note": "Shipped: TRK1", "customer_note": True})
+    assert note["customer_note"] is True and note["note"] == "Shipped: TRK1"
+    listed = await client.get(f"/orders/{order.id}/notes")
+    assert [n["note"] for n in listed] == ["Shipped: TRK1"]
+    with pytest.raises(WooRejected) as refused:
+        await client.request("POST", f"/orders/{order.id}/notes", body={"note": " "})
+    assert refused.value.status == 400

@@ -122,6 +122,8 @@ def stack(settings: Settings, tryton: TrytonServer, tmp_path: Path,
            # working through what earlier tests left on the shared broker.
            "WOOSYNC_CONSUMER_OFFSET_RESET": "latest" if request.node.get_closest_marker(
                "fresh") else "earliest"}
+    extra = request.node.get_closest_marker("env")
+    env.update(extra.kwargs if extra else {})
     worker = worker_process(tmp_path / "worker.log", env).start(WORKER_READY)
     ingress = f"http://127.0.0.1:{settings.web_port}/webhooks/woocommerce/{store}"
     hooks = emulator.emulator.webhooks

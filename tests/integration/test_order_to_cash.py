@@ -16,9 +16,12 @@ from typing import Any, TypeVar
 
 import pytest
 
+from devstack.supervise import WORKER_READY
+from streams import topics as t
 from streams.erp.tryton_rpc import TrytonClient
 from tests.integration.conftest import Stack
 from tests.integration.erp_actions import sale_of, ship
+from tests.integration.kafka_io import end_offsets, wait_committed
 from woo_emulator.store import Order
 
 pytestmark = pytest.mark.integration
@@ -61,7 +64,7 @@ async def test_orders_refunds_and_shipments_cross_both_ways_exactly_once(
         "items": [{"product_id": ids[SKUS[n % 5]], "quantity": 1 + n % 2},
                   {"product_id": ids[SKUS[(n + 2) % 5]], "quantity": 1}],
         "billing": {"first_name": f"Ann{n}", "email": f"ann{n}@example.com"}})
-        for n in range(16)]
+        for n in range(30)]
     unpaid = [_control(stack, "checkout", {"items": [{"product_id": ids["MUG"],
                                                       "quantity": 1}], "pay": False})
               for _ in range(2)]
@@ -175,3 +178,70 @@ async def test_orders_refunds_and_shipments_cross_both_ways_exactly_once(
     assert any(s.startswith("woocommerce:") for s in sources) and "erp:tryton" in sources
     assert stack.get(f"/orders/{stack.store}/999999999")[0] == 404
     assert stack.get(f"/orders/{stack.store}/abc")[0] == 400
+
+
+@pytest.mark.fresh
+@pytest.mark.orders
+@pytest.mark.env(WOOSYNC_SESSION_TIMEOUT_SECONDS="6")
+async def test_a_worker_killed_midway_still_sends_each_order_and_refund_once(
+        stack: Stack, erp_admin: TrytonClient) -> None:
+    store = stack.emulator.emulator.store
+    mug = store.by_sku("MUG")
+    assert mug is not None
+
+    def checkout(n: int) -> Any:
+        return _control(stack, "checkout", {"items": [{"product_id": mug.id, "quantity": 1}],
+                                            "billing": {"email": f"kill{n}@example.com"}})
+
+    consumed = [spec.name for spec in (
+        t.WOO_RAW, t.ERP_RAW, t.COMMERCE_ORDERS, t.COMMERCE_PRODUCTS, t.ERP_STOCK,
+        t.ERP_DOCUMENTS, t.ERP_CATALOG, t.INVENTORY_HOLDS, t.ERP_COMMANDS, t.STORE_COMMANDS,
+        t.DELIVERY_RESULTS)]
+    mark = end_offsets(stack.settings, consumed)
+    first = [checkout(n) for n in range(6)]
+
+    async def has_sales(orders: list[Any]) -> bool | None:
+        for order in orders:
+            if len(await sale_of(erp_admin, _oid(stack, order))) != 1:
+                return None
+        return True
+
+    await _until(lambda: has_sales(first[:2]), "the first sales are made")
+    # The worker starts at the end of the topics: a partition it never committed would
+    # be skipped on restart, so let it commit once; then crash in the middle, with
+    # sales still being made and commands in flight.
+    await asyncio.to_thread(wait_committed, stack.settings, stack.settings.app_id, mark)
+    stack.worker.kill()
+    refunded = store.orders[first[0]["id"]]
+    refund = stack.emulator.run(store.refund, refunded, Decimal("5.00"), [], "late", False)
+    second = [checkout(n) for n in range(6, 10)]
+    stack.worker.start(WORKER_READY)
+    everything = first + second
+    await _until(lambda: has_sales(everything), "every order has its sale after the restart",
+                 within=180)
+
+    async def one_credit_note() -> list[Any] | None:
+        notes = await erp_admin.model(
+            "account.invoice", "search_read",
+            [("woosync_reference", "=", f"woo:{stack.store}:refund:{refund.id}")],
+            0, None, None, ["total_amount", "state"])
+        return notes if notes and notes[0]["state"] == "posted" else None
+
+    await _until(one_credit_note, "the refund's credit note after the restart")
+
+    async def settled() -> bool | None:
+        # Nothing in flight: every command of every order has its outcome back.
+        for order in everything:
+            status, row = stack.get(f"/orders/{stack.store}/{order['id']}")
+            if status != 200 or any(c["outcome"] is None for c in row["commands"].values()):
+                return None
+        return True
+
+    await _until(settled, "every command's outcome is back")
+    for order in everything:
+        assert len(await sale_of(erp_admin, _oid(stack, order))) == 1, order["id"]
+    notes = await erp_admin.model(
+        "account.invoice", "search_read",
+        [("woosync_reference", "=", f"woo:{stack.store}:refund:{refund.id}")],
+        0, None, None, ["total_amount"])
+    assert [n["total_amount"] for n in notes] == [Decimal("-5.00")]
