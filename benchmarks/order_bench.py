@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from devstack import seed_data
+from devstack.flash_sale import ship
 from devstack.kafka_broker import LocalKafka, free_port
 from devstack.supervise import WORKER_READY, worker_process
 from devstack.tryton_server import ADMIN_PASSWORD, TrytonServer
@@ -79,11 +80,7 @@ async def _warehouse(admin: TrytonClient, until: float) -> None:
              ("shipments.state", "in", ["waiting", "assigned"])], 0, 10, None, ["shipments"])
         for sale in sales:
             for shipment in sale["shipments"]:
-                await admin.model("stock.shipment.out", "write", [shipment],
-                                  {"reference": f"BENCH{shipment:06d}"})
-                await admin.model("stock.shipment.out", "assign_force", [shipment])
-                for button in ("pick", "pack", "do"):
-                    await admin.model("stock.shipment.out", button, [shipment])
+                await ship(admin, shipment, f"BENCH{shipment:06d}")
         await asyncio.sleep(0.5)
 
 

@@ -102,9 +102,14 @@ async def warehouse(erp: TrytonClient, seconds: float, every: float, share: int,
             if sale["id"] % share:
                 continue
             for shipment in sale["shipments"]:
-                await erp.model("stock.shipment.out", "write", [shipment],
-                                {"reference": f"DEMO{shipment:06d}"})
-                await erp.model("stock.shipment.out", "assign_force", [shipment])
-                for button in ("pick", "pack", "do"):
-                    await erp.model("stock.shipment.out", button, [shipment])
+                await ship(erp, shipment, f"DEMO{shipment:06d}")
             stats.shipped += 1
+
+
+async def ship(erp: TrytonClient, shipment: int, tracking: str) -> None:
+    """What a warehouse does in Tryton: type the carrier's tracking number into the
+    shipment's reference, then assign, pick, pack and finish it."""
+    await erp.model("stock.shipment.out", "write", [shipment], {"reference": tracking})
+    await erp.model("stock.shipment.out", "assign_force", [shipment])
+    for button in ("pick", "pack", "do"):
+        await erp.model("stock.shipment.out", button, [shipment])

@@ -89,6 +89,9 @@ def create_app(settings: Settings, agents: Sequence[AgentSpec] | None = None) ->
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=settings.session_timeout_seconds / 10,
         autodiscover=False,
+        # Faust's /table pages serve table rows (orders, customers' addresses) to anyone
+        # who asks: off. Table-routed pages proxy through the router, which stays.
+        web_tables_enabled=False,
     )
     runtime = Runtime(app, settings, Topics(app, settings), Codec(), Metrics(),
                       erp=make_adapter(settings), stores=StoreClients(dict(settings.stores)))

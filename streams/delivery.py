@@ -88,9 +88,11 @@ class Deliverer:
                     self.down_since = self.clock()
                 if self._down_too_long():
                     return self._gave_up(attempts)
-                # Honour the target's Retry-After when it gives one.
-                hint = getattr(exc, "retry_after", None) or 0.0
-                await self.sleep(max(self._backoff(attempts), float(hint)))
+                # Honour the target's Retry-After when it gives one, up to the cap (a
+                # Retry-After of a day must not hold a rebalance for a day).
+                hint = min(float(getattr(exc, "retry_after", None) or 0.0),
+                           self.settings.retry_cap_seconds)
+                await self.sleep(max(self._backoff(attempts), hint))
                 continue
             except Exception as exc:  # unexpected: limited retries, then the dlq
                 self._outcome("error", healthy=True)
@@ -103,6 +105,9 @@ class Deliverer:
             return Delivery(attempts, result=result)
 
     def _gave_up(self, attempts: int) -> Delivery[T]:
+        # The next command gets a window of its own (and at least one attempt) instead
+        # of being given up at once because this one waited too long.
+        self.down_since = None
         return Delivery(attempts, failed=f"{self.target} unavailable for more than"
                         f" {self.settings.delivery_max_wait_seconds:.0f}s: {self.last_error}",
                         retryable=True)

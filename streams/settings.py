@@ -43,9 +43,12 @@ class StoreSettings(BaseModel):
             raise ValueError(f"ship_from {self.ship_from!r} is not among warehouses")
         return self
 
-    def secret_for(self, webhook_id: int | None) -> SecretStr:
-        if webhook_id is not None and webhook_id in self.webhook_secrets:
-            return self.webhook_secrets[webhook_id]
+    def secret_for(self, webhook_id: int | None) -> SecretStr | None:
+        """The secret a delivery of ``webhook_id`` is signed with; None for a webhook
+        this store does not know (once per-webhook secrets are configured, only theirs
+        count: an unknown id must not fall back to the store's secret)."""
+        if self.webhook_secrets:
+            return self.webhook_secrets.get(webhook_id) if webhook_id is not None else None
         return self.webhook_secret
 
     def erp_code(self, store_sku: str) -> str:

@@ -16,6 +16,8 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -94,9 +96,8 @@ class WooClient:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise WooUnavailable(f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         if status == 429 or status >= 500:
-            retry_after = headers.get("Retry-After")
             raise WooUnavailable(f"{method} {path}: HTTP {status}",
-                                 float(retry_after) if retry_after else None)
+                                 retry_after_seconds(headers.get("Retry-After")))
         try:
             data = json.loads(text)
         except ValueError as exc:
@@ -148,3 +149,20 @@ class StoreClients:
     async def close(self) -> None:
         for client in self._clients.values():
             await client.close()
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in either form RFC 9110 allows (seconds, or an HTTP date), as
+    seconds from ``now``; None when absent or unreadable. Capping is the caller's."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -56,8 +56,9 @@ def register(runtime: Runtime) -> None:
             if not headers and body.startswith(b"webhook_id="):
                 return "ping", self.json({"ok": True})
             webhook_id = _int(request.headers.get("X-WC-Webhook-ID"))
-            secret = settings.stores[store].secret_for(webhook_id).get_secret_value()
-            if not verify(body, secret, request.headers.get("X-WC-Webhook-Signature")):
+            secret = settings.stores[store].secret_for(webhook_id)
+            if secret is None or not verify(body, secret.get_secret_value(),
+                                            request.headers.get("X-WC-Webhook-Signature")):
                 return "bad_signature", self.error(401, "invalid or missing signature")
             topic = request.headers.get("X-WC-Webhook-Topic", "")
             resource = request.headers.get("X-WC-Webhook-Resource") or topic.partition(".")[0]

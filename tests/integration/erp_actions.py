@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from devstack.flash_sale import ship as ship_shipment
 from streams.erp.tryton_rpc import TrytonClient
 
 
@@ -33,11 +34,7 @@ async def sale_of(client: TrytonClient, order_id: str) -> list[dict[str, Any]]:
 
 
 async def ship(client: TrytonClient, order_id: str, tracking: str) -> None:
-    """What the warehouse does: type the carrier's tracking number into the shipment's
-    reference, then assign, pick, pack and finish it."""
+    """The warehouse ships the order's sale with a tracking number."""
     sale, = await sale_of(client, order_id)
     for shipment in sale["shipments"]:
-        await client.model("stock.shipment.out", "write", [shipment], {"reference": tracking})
-        await client.model("stock.shipment.out", "assign_force", [shipment])
-        for button in ("pick", "pack", "do"):
-            await client.model("stock.shipment.out", button, [shipment])
+        await ship_shipment(client, shipment, tracking)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -178,6 +179,12 @@ async def test_orders_refunds_and_shipments_cross_both_ways_exactly_once(
     assert any(s.startswith("woocommerce:") for s in sources) and "erp:tryton" in sources
     assert stack.get(f"/orders/{stack.store}/999999999")[0] == 404
     assert stack.get(f"/orders/{stack.store}/abc")[0] == 400
+    # Faust's own table pages would serve the rows (addresses included) to anyone: off.
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        await asyncio.to_thread(urllib.request.urlopen,
+                                f"http://127.0.0.1:{stack.settings.web_port}/table/orders/",
+                                timeout=10)
+    assert missing.value.code == 404
 
 
 @pytest.mark.fresh

@@ -100,16 +100,45 @@ async def test_metrics_count_outcomes(outcome: str) -> None:
                   {"target": "erp:test", "outcome": "unavailable"}) == 1
 
 
-async def test_a_target_down_too_long_fails_retryable_then_fast() -> None:
+async def test_after_giving_up_the_next_command_still_gets_its_attempts() -> None:
     time = FakeTime()
     deliverer = _deliverer(time, delivery_max_wait_seconds=30)
     first = await deliverer.deliver(_script(*[Down()] * 100))
     assert first.failed is not None and first.retryable
     assert 30 <= time.now <= 60  # at most one backoff (capped at 30 s) past the limit
-    calls_before = time.now
-    second = await deliverer.deliver(_script(*[Down()] * 100))
-    assert second.retryable and time.now == calls_before  # no waiting any more
-    # When it comes back (the breaker half-opens), it is used again.
-    time.now += 60
-    third = await deliverer.deliver(_script("ok"))
-    assert third.ok and deliverer.down_since is None
+    # The next command is not given up unseen: it waits out a window of its own, and
+    # is delivered when the target comes back within it.
+    calls: list[int] = []
+
+    async def back_soon() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise Down()
+        return "ok"
+
+    second = await deliverer.deliver(back_soon)
+    assert second.ok and len(calls) == 3
+    assert deliverer.down_since is None
+
+
+async def test_retry_after_is_obeyed_up_to_the_cap() -> None:
+    class Busy(Down):
+        retry_after = 86_400.0  # a day
+
+    time = FakeTime()
+    deliverer = _deliverer(time, delivery_max_wait_seconds=10_000, retry_cap_seconds=30)
+    delivery = await deliverer.deliver(_script(Busy(), "ok"))
+    assert delivery.ok and time.slept == [30]
+
+
+def test_retry_after_is_read_in_both_forms() -> None:
+    from datetime import UTC, datetime
+
+    from streams.woo.client import retry_after_seconds
+
+    now = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after_seconds("120", now) == 120.0
+    assert retry_after_seconds("Tue, 01 Dec 2026 12:01:30 GMT", now) == 90.0
+    assert retry_after_seconds("Tue, 01 Dec 2026 11:00:00 GMT", now) == 0.0  # past
+    assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds(None, now) is None

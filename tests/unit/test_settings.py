@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from streams.errors import ConfigError
-from streams.settings import Settings, load_settings
+from streams.settings import Settings, StoreSettings, load_settings
 
 
 def test_defaults_match_the_local_stack(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -32,9 +32,14 @@ def test_nested_store_settings_come_from_the_environment(monkeypatch: pytest.Mon
     store = settings.store("eu")
     assert settings.bootstrap_servers == "10.1.1.1:9093"
     assert settings.partitions == 4
-    assert store.secret_for(17).get_secret_value() == "s-17"
-    assert store.secret_for(18).get_secret_value() == "s-eu"
-    assert store.secret_for(None).get_secret_value() == "s-eu"
+    secret = store.secret_for(17)
+    assert secret is not None and secret.get_secret_value() == "s-17"
+    # Per-webhook secrets configured: an unknown webhook id has no secret (refused), it
+    # does not fall back to the store's.
+    assert store.secret_for(18) is None
+    assert store.secret_for(None) is None
+    plain = StoreSettings(webhook_secret=SecretStr("s-plain"))
+    assert plain.secret_for(18) == plain.secret_for(None) == SecretStr("s-plain")
     assert store.erp_code("TEE-M") == "T100-M"
     assert store.erp_code("OTHER") == "OTHER"
     assert store.warehouses == ("WH", "WH2")
