@@ -105,9 +105,6 @@ class Deliverer:
             return Delivery(attempts, result=result)
 
     def _gave_up(self, attempts: int) -> Delivery[T]:
-        # The next command gets a window of its own (and at least one attempt) instead
-        # of being given up at once because this one waited too long.
-        self.down_since = None
         return Delivery(attempts, failed=f"{self.target} unavailable for more than"
                         f" {self.settings.delivery_max_wait_seconds:.0f}s: {self.last_error}",
                         retryable=True)

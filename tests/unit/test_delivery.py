@@ -100,25 +100,19 @@ async def test_metrics_count_outcomes(outcome: str) -> None:
                   {"target": "erp:test", "outcome": "unavailable"}) == 1
 
 
-async def test_after_giving_up_the_next_command_still_gets_its_attempts() -> None:
+async def test_a_target_down_too_long_fails_retryable_then_fast() -> None:
     time = FakeTime()
     deliverer = _deliverer(time, delivery_max_wait_seconds=30)
     first = await deliverer.deliver(_script(*[Down()] * 100))
     assert first.failed is not None and first.retryable
     assert 30 <= time.now <= 60  # at most one backoff (capped at 30 s) past the limit
-    # The next command is not given up unseen: it waits out a window of its own, and
-    # is delivered when the target comes back within it.
-    calls: list[int] = []
-
-    async def back_soon() -> str:
-        calls.append(1)
-        if len(calls) < 3:
-            raise Down()
-        return "ok"
-
-    second = await deliverer.deliver(back_soon)
-    assert second.ok and len(calls) == 3
-    assert deliverer.down_since is None
+    calls_before = time.now
+    second = await deliverer.deliver(_script(*[Down()] * 100))
+    assert second.retryable and time.now == calls_before  # no waiting any more
+    # When it comes back (the breaker half-opens), it is used again.
+    time.now += 60
+    third = await deliverer.deliver(_script("ok"))
+    assert third.ok and deliverer.down_since is None
 
 
 async def test_retry_after_is_obeyed_up_to_the_cap() -> None:
