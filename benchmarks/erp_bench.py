@@ -41,7 +41,8 @@ def _summary(samples_ms: list[float]) -> dict[str, float]:
 
 
 async def _commands(server: TrytonServer, count: int) -> dict[str, Any]:
-    adapter = TrytonAdapter(load_settings(erp_url=server.url))
+    adapter = TrytonAdapter(load_settings(erp_url=server.url,
+                                          erp_password=seed_data.INTEGRATION_PASSWORD))
     fresh: list[float] = []
     repeated: list[float] = []
     try:
@@ -71,7 +72,11 @@ async def _feed_delay(server: TrytonServer, bootstrap: str, workdir: Path, chang
     worker = worker_process(workdir / "worker.log", {
         "WOOSYNC_BROKER": settings.broker, "WOOSYNC_WEB_PORT": str(settings.web_port),
         "WOOSYNC_DATA_DIR": str(settings.data_dir), "WOOSYNC_ERP_URL": server.url,
-        "WOOSYNC_ERP_POLL_INTERVAL": str(interval)}).start(WORKER_READY)
+        "WOOSYNC_ERP_POLL_INTERVAL": str(interval),
+        "WOOSYNC_ERP_PASSWORD": seed_data.INTEGRATION_PASSWORD,
+        "WOOSYNC_STORES": json.dumps({"demo": {**seed_data.EMULATOR_KEYS,
+                                               "webhook_secret": "bench-webhook-secret"}}),
+        }).start(WORKER_READY)
     admin = TrytonClient(server.url, seed_data.DATABASE, "admin", SecretStr(ADMIN_PASSWORD))
     consumer = KafkaConsumer(t.ERP_STOCK.name, bootstrap_servers=bootstrap,
                              auto_offset_reset="latest", group_id=None)

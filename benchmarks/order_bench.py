@@ -128,7 +128,8 @@ async def _measure(workdir: Path, orders: int, rate: float) -> dict[str, Any]:
     env = {"WOOSYNC_BROKER": f"kafka://{kafka.bootstrap}", "WOOSYNC_ERP_URL": erp.url,
            "WOOSYNC_WEB_PORT": str(port), "WOOSYNC_DATA_DIR": str(workdir / "worker"),
            "WOOSYNC_STORES": json.dumps({"bench": {
-               "rest_url": emulator.api, "webhook_secret": SECRET}}),
+               **seed_data.EMULATOR_KEYS, "rest_url": emulator.api, "webhook_secret": SECRET}}),
+           "WOOSYNC_ERP_PASSWORD": seed_data.INTEGRATION_PASSWORD,
            "WOOSYNC_ERP_POLL_INTERVAL": "0.5", "WOOSYNC_SINK_COALESCE_SECONDS": "0.1"}
     ensure_topics(load_settings(broker=env["WOOSYNC_BROKER"]))
     worker = worker_process(workdir / "worker.log", env).start(WORKER_READY)

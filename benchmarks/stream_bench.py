@@ -31,6 +31,7 @@ from typing import Any
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.consumer import KafkaConsumer
 
+from devstack import seed_data
 from devstack.kafka_broker import LocalKafka, free_port
 from devstack.producer import CanonicalProducer
 from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
@@ -147,7 +148,9 @@ def _availability_worker(settings: Settings, data_dir: Path, port: int) -> dict[
             "WOOSYNC_APP_ID": f"bench{uuid.uuid4().hex[:6]}",
             "WOOSYNC_ERP_POLL_INTERVAL": "3600", "WOOSYNC_WOO_SWEEP_INTERVAL": "3600",
             "WOOSYNC_ERP_STALE_SECONDS": "3600", "WOOSYNC_AGENTS": '["availability"]',
-            "WOOSYNC_STORES": json.dumps({"bench": {"rest_url": "http://127.0.0.1:9/x"}})}
+            "WOOSYNC_STORES": json.dumps({"bench": {
+                **seed_data.EMULATOR_KEYS, "webhook_secret": "bench-webhook-secret",
+                "rest_url": "http://127.0.0.1:9/x"}})}
 
 
 def woosync_rate(settings: Settings, workdir: Path, count: int) -> dict[str, float]:

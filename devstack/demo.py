@@ -57,10 +57,11 @@ def run_demo(seconds: float = 0) -> int:
         erp.start()
         store.start()
         web_port = _port(6066)
-        stores = {"demo": {"rest_url": store.api, "consumer_key": "ck_demo",
-                           "consumer_secret": "cs_demo", "webhook_secret": SECRET,
+        stores = {"demo": {"rest_url": store.api, **seed_data.EMULATOR_KEYS,
+                           "webhook_secret": SECRET,
                            "warehouses": ["WH", "WH2"], "ship_from": "WH"}}
         env = {"WOOSYNC_BROKER": f"kafka://{kafka.bootstrap}", "WOOSYNC_ERP_URL": erp.url,
+               "WOOSYNC_ERP_PASSWORD": seed_data.INTEGRATION_PASSWORD,
                "WOOSYNC_WEB_PORT": str(web_port), "WOOSYNC_DATA_DIR": str(workdir / "worker"),
                "WOOSYNC_STORES": json.dumps(stores), "WOOSYNC_ERP_POLL_INTERVAL": "1",
                "WOOSYNC_WOO_SWEEP_INTERVAL": "15", "WOOSYNC_DEFAULT_SAFETY_STOCK": "1"}

@@ -15,6 +15,8 @@ SHIPPING_SKU = "SHIPPING"
 INTEGRATION_LOGIN = "woosync"
 INTEGRATION_PASSWORD = "woosync-erp-pass"
 DATABASE = "woosync"
+# The emulator's REST keys (woo_emulator's defaults), for local stacks only.
+EMULATOR_KEYS = {"consumer_key": "ck_demo", "consumer_secret": "cs_demo"}
 
 
 @dataclass(frozen=True)

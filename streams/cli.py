@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from streams.errors import WoosyncError
+from streams.errors import ConfigError, WoosyncError
 from streams.settings import load_settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -63,6 +63,10 @@ def _worker(args: argparse.Namespace) -> int:
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
     settings = load_settings(**overrides)
+    missing = settings.missing_secrets(settings.agents)
+    if missing:
+        raise ConfigError("refusing to start: no default secrets, set "
+                          + ", ".join(missing))
     runtime = create_app(settings)  # refuses a worker whose agents miss a table first
     ensure_topics(settings)
     faust.Worker(runtime.app, loglevel=settings.log_level).execute_from_commandline()

@@ -25,11 +25,13 @@ class StoreSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     rest_url: str = "http://127.0.0.1:8090/wp-json/wc/v3"
-    consumer_key: SecretStr = SecretStr("ck_demo")
-    consumer_secret: SecretStr = SecretStr("cs_demo")
+    # No defaults for secrets: a worker refuses to start without them (missing_secrets);
+    # the demo and the tests set their own.
+    consumer_key: SecretStr = SecretStr("")
+    consumer_secret: SecretStr = SecretStr("")
     # One secret for the store, or one per webhook id (WooCommerce lets each webhook
     # have its own); a per-id secret wins.
-    webhook_secret: SecretStr = SecretStr("demo-webhook-secret")
+    webhook_secret: SecretStr = SecretStr("")
     webhook_secrets: dict[int, SecretStr] = Field(default_factory=dict)
     # ERP warehouses whose stock sums to this store's stock, and the one it ships from.
     warehouses: tuple[str, ...] = ("WH", "WH2")
@@ -105,7 +107,7 @@ class Settings(BaseSettings):
     erp_url: str = "http://127.0.0.1:8000"
     erp_database: str = "woosync"
     erp_user: str = "woosync"
-    erp_password: SecretStr = SecretStr("woosync-erp-pass")
+    erp_password: SecretStr = SecretStr("")
     erp_poll_interval: float = Field(default=2.0, gt=0)
     # Longer than the ERP's longest write transaction (tryton-facts.md section 4b).
     erp_overlap_seconds: float = Field(default=90.0, ge=0)
@@ -117,7 +119,8 @@ class Settings(BaseSettings):
     breaker_reset_seconds: float = Field(default=10.0, gt=0)
     # How long a sink waits out an unavailable target before dead-lettering commands.
     delivery_max_wait_seconds: float = Field(default=120.0, gt=0)
-    admin_token: SecretStr = SecretStr("change-me")
+    # For operations endpoints (none yet take it); no default either.
+    admin_token: SecretStr = SecretStr("")
     # WooCommerce edge: the largest webhook body accepted, the polling sweep, the sink.
     webhook_max_bytes: int = Field(default=1_000_000, ge=1024)
     woo_sweep_interval: float = Field(default=60.0, gt=0)
@@ -159,6 +162,23 @@ class Settings(BaseSettings):
     def erp_warehouses(self) -> tuple[str, ...]:
         """Every warehouse some store is served from, in a stable order."""
         return tuple(sorted({wh for store in self.stores.values() for wh in store.warehouses}))
+
+    def missing_secrets(self, agents: tuple[str, ...] = ()) -> list[str]:
+        """The environment variables a worker running ``agents`` (empty: all) needs
+        and lacks: each store's REST keys and webhook secret (or per-webhook secrets),
+        and the ERP password when an ERP agent runs."""
+        missing = []
+        for store_id, store in sorted(self.stores.items()):
+            prefix = f"WOOSYNC_STORES__{store_id.upper()}__"
+            for name in ("consumer_key", "consumer_secret"):
+                if not getattr(store, name).get_secret_value():
+                    missing.append(prefix + name.upper())
+            if not store.webhook_secrets and not store.webhook_secret.get_secret_value():
+                missing.append(prefix + "WEBHOOK_SECRET")
+        erp_agents = {"erp_commands", "erp_feed"}
+        if (not agents or erp_agents & set(agents)) and not self.erp_password.get_secret_value():
+            missing.append("WOOSYNC_ERP_PASSWORD")
+        return missing
 
     def store(self, store_id: str) -> StoreSettings:
         try:

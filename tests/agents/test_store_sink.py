@@ -38,7 +38,7 @@ async def test_a_sku_the_store_does_not_sell_is_no_error(make_harness: Any,
                                                          emulator: EmulatorThread) -> None:
     h: Harness = await make_harness(
         [store_sink.AGENT], sink_coalesce_seconds=0.01,
-        stores={"demo": {"rest_url": emulator.api}})
+        stores={"demo": {**seed_data.EMULATOR_KEYS, "rest_url": emulator.api}})
     async with h.agent("push_to_stores").test_context() as agent:
         await agent.put(_set(h, 1, "NOT-IN-STORE", 5), key=b"NOT-IN-STORE")
         await agent.put(_set(h, 2, "MUG", 7), key=b"MUG")

@@ -62,8 +62,17 @@ def worker_env(settings: Settings, send_orders: bool = False) -> dict[str, str]:
         "WOOSYNC_WEB_PORT": str(settings.web_port),
         "WOOSYNC_DATA_DIR": str(settings.data_dir),
         "WOOSYNC_PARTITIONS": str(settings.partitions),
+        # Secrets have no defaults: the tests set theirs (a test's own WOOSYNC_STORES
+        # replaces this one and carries its own).
+        "WOOSYNC_ERP_PASSWORD": seed_data.INTEGRATION_PASSWORD,
+        "WOOSYNC_STORES": json.dumps({"demo": TEST_STORE}),
         **({} if send_orders else {"WOOSYNC_ORDER_SEND_STATUSES": "[]"}),
     }
+
+
+# The emulator's keys; a webhook secret of the tests' own.
+TEST_STORE = {"consumer_key": "ck_demo", "consumer_secret": "cs_demo",
+              "webhook_secret": "test-webhook-secret"}
 
 
 @pytest.fixture(scope="session")
@@ -134,3 +143,8 @@ def stack(settings: Settings, tryton: TrytonServer, tmp_path: Path,
     emulator.stop()
 
 
+
+
+def erp_settings(server: TrytonServer) -> Settings:
+    """Settings that reach the test ERP as the integration user."""
+    return load_settings(erp_url=server.url, erp_password=seed_data.INTEGRATION_PASSWORD)

@@ -26,9 +26,8 @@ from streams.codec import Message
 from streams.erp.tryton import TrytonAdapter
 from streams.erp.tryton_rpc import TrytonClient
 from streams.inventory_web import MAX_LISTED
-from streams.settings import load_settings
 from tables.registry import owner_key
-from tests.integration.conftest import SAFETY, Stack
+from tests.integration.conftest import SAFETY, Stack, erp_settings
 from tests.integration.erp_actions import count_stock
 from tests.integration.kafka_io import read_until, wait_for_key
 from woo_emulator.config import Faults
@@ -140,7 +139,7 @@ async def test_hold_conversion_against_tryton_opens_no_gap(
     published_before = len(_mug_commands(stack))
 
     # The ERP books the orders: each sale confirmed lowers its forecast by the order.
-    adapter = TrytonAdapter(load_settings(erp_url=tryton.url))
+    adapter = TrytonAdapter(erp_settings(tryton))
     try:
         for order in orders:
             await adapter.execute(Message("woosync.CreateSalesOrder", samples.create_sales_order(

@@ -21,7 +21,7 @@ from streams import topics as t
 from streams.codec import Message
 from streams.envelope import deterministic_id, envelope
 from streams.settings import Settings
-from tests.integration.conftest import worker_env
+from tests.integration.conftest import TEST_STORE, worker_env
 from tests.integration.kafka_io import read_until
 
 pytestmark = pytest.mark.integration
@@ -30,7 +30,8 @@ STALE_SECONDS = 4
 
 @pytest.fixture
 def worker(settings: Settings, tmp_path: Path) -> Iterator[ManagedProcess]:
-    stores = {"st": {"rest_url": "http://127.0.0.1:9/none", "warehouses": ["WH"],
+    stores = {"st": {**TEST_STORE, "rest_url": "http://127.0.0.1:9/none",
+                     "warehouses": ["WH"],
                      "ship_from": "WH"}}
     env = {**worker_env(settings), "WOOSYNC_WEB_PORT": str(free_port()),
            "WOOSYNC_STORES": json.dumps(stores), "WOOSYNC_AGENTS": '["availability"]',

@@ -18,7 +18,7 @@ from streams.codec import Message
 from streams.erp.adapter import CommandRejected
 from streams.erp.tryton import TrytonAdapter
 from streams.erp.tryton_rpc import TrytonClient
-from streams.settings import load_settings
+from tests.integration.conftest import erp_settings
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
@@ -30,7 +30,7 @@ def _order_id() -> str:
 
 @pytest.fixture
 async def adapter(tryton: TrytonServer) -> AsyncIterator[TrytonAdapter]:
-    adapter = TrytonAdapter(load_settings(erp_url=tryton.url))
+    adapter = TrytonAdapter(erp_settings(tryton))
     yield adapter
     await adapter.close()
 
@@ -77,8 +77,8 @@ async def test_concurrent_duplicates_make_one_sale(
 ) -> None:
     order_id = _order_id()
     body = samples.create_sales_order(order_id, NOW, [("CAP", 1)])
-    first = TrytonAdapter(load_settings(erp_url=tryton.url))
-    second = TrytonAdapter(load_settings(erp_url=tryton.url))
+    first = TrytonAdapter(erp_settings(tryton))
+    second = TrytonAdapter(erp_settings(tryton))
     try:
         outcomes = await asyncio.gather(first.execute(_cmd(body)), second.execute(_cmd(body)))
     finally:

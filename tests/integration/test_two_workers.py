@@ -22,7 +22,7 @@ from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
 from streams import topics as t
 from streams.envelope import deterministic_id, envelope
 from streams.settings import Settings
-from tests.integration.conftest import worker_env
+from tests.integration.conftest import TEST_STORE, worker_env
 from tests.integration.kafka_io import end_offsets, wait_committed
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,8 @@ def _get(port: int, path: str) -> tuple[int, Any]:
 
 @pytest.fixture
 def workers(settings: Settings, tmp_path: Path) -> Iterator[list[tuple[ManagedProcess, int]]]:
-    stores = {"tw": {"rest_url": "http://127.0.0.1:9/none", "warehouses": ["WH"],
+    stores = {"tw": {**TEST_STORE, "rest_url": "http://127.0.0.1:9/none",
+                     "warehouses": ["WH"],
                      "ship_from": "WH"}}
     started = []
     for n in range(2):

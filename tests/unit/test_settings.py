@@ -69,3 +69,21 @@ def test_store_ids_must_be_plain() -> None:
 def test_unknown_store_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown store 'nope'"):
         load_settings().store("nope")
+
+
+def test_a_worker_without_secrets_refuses_to_start_naming_them(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from streams.cli import main
+
+    for name in [k for k in __import__("os").environ if k.startswith("WOOSYNC_")]:
+        monkeypatch.delenv(name)
+    assert load_settings().missing_secrets() == [
+        "WOOSYNC_STORES__DEMO__CONSUMER_KEY", "WOOSYNC_STORES__DEMO__CONSUMER_SECRET",
+        "WOOSYNC_STORES__DEMO__WEBHOOK_SECRET", "WOOSYNC_ERP_PASSWORD"]
+    assert main(["worker"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to start" in err and "WOOSYNC_ERP_PASSWORD" in err
+    # A store-only worker needs no ERP password; per-webhook secrets replace the one.
+    only = load_settings(stores={"eu": {"consumer_key": "k", "consumer_secret": "s",
+                                        "webhook_secrets": {"3": "w"}}})
+    assert only.missing_secrets(("store_sink", "woo_normalize")) == []
