@@ -20,6 +20,7 @@ vouches for. It shares a lock with the agent, so the two never interleave on a r
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -111,8 +112,7 @@ def _cause(items: list[Inbound]) -> Cause:
     # The change reflects every event of the batch: it occurred with the oldest of them
     # (so latency measured from occurred_at is the worst case of the batch).
     oldest: datetime = min(i.body["envelope"]["occurred_at"] for i in items)
-    return Cause(last.event_id, oldest, last.source_version,
-                 last.trace_id or trace_for(f"sku:{items[-1].key}"))
+    return replace(last, occurred_at=oldest)
 
 
 async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,

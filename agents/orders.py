@@ -16,11 +16,13 @@ from streams import topics
 from streams.envelope import utcnow
 from streams.runtime import AgentSpec, Inbound, Runtime
 from streams.settings import Settings
+from streams.woo import ids
 from tables.orders import OrderPolicy, OrderState, apply
 from tables.registry import ORDERS
 
 WANTED = ("OrderObserved", "RefundObserved", "SalesOrderObserved", "ShipmentObserved",
           "InvoiceObserved", "CreditNoteObserved", "CommandDelivered", "CommandFailed")
+OUTCOMES = frozenset({"CommandDelivered", "CommandFailed"})
 TARGETS = {"erp": topics.ERP_COMMANDS, "store": topics.STORE_COMMANDS}
 
 
@@ -31,6 +33,8 @@ def register(runtime: Runtime) -> None:
                                value_serializer="raw")
 
     async def handle(inbound: Inbound) -> None:
+        if inbound.name in OUTCOMES and not ids.is_order_id(inbound.key):
+            return  # a result of no order's command (availability): keyed by command id
         key = inbound.key.encode()
         state = OrderState.from_json(inbound.key, table.get(key))
         store = state.store or inbound.body.get("store", "")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from pydantic import ValidationError
+
 
 class WoosyncError(Exception):
     """Base of every error woosync raises on purpose."""
@@ -46,8 +48,6 @@ def reason(exc: BaseException, limit: int = 1000) -> str:
     input's values where the exception would quote them (pydantic quotes the input; any
     message may quote an e-mail address or a key), so that the dlq holds no personal data
     or secrets beyond the original bytes it keeps."""
-    from pydantic import ValidationError
-
     if isinstance(exc, ValidationError):
         problems = "; ".join(
             f"{'.'.join(str(p) for p in error['loc']) or '(root)'}: {error['msg']}"

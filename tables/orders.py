@@ -246,12 +246,10 @@ def _due(state: OrderState, policy: OrderPolicy) -> list[tuple[str, str, str, Bo
     if not sent_to_erp and policy.send_statuses & set(state.seen_statuses):
         due.append(("sale", "erp", "CreateSalesOrder", _sale_fields(state, policy)))
         sent_to_erp = True
-    if sent_to_erp and state.status == "cancelled":
-        if _shipped(state):
-            pass  # noted by _check_edits: the ERP shipped, so it is not cancelled there
-        elif state.sale is None or state.sale["state"] in ERP_CANCELLABLE:
-            due.append(("cancel", "erp", "CancelSalesOrder", {
-                "reason": "cancelled in the store"}))
+    cancellable = state.sale is None or state.sale["state"] in ERP_CANCELLABLE
+    # Once the ERP shipped, it is not cancelled there (_check_edits notes why).
+    if sent_to_erp and state.status == "cancelled" and cancellable and not _shipped(state):
+        due.append(("cancel", "erp", "CancelSalesOrder", {"reason": "cancelled in the store"}))
     if _allocated(state):
         invoiced = bool(state.invoices)
         for refund_id, refund in sorted(state.refunds.items()):

@@ -43,6 +43,13 @@ def parse(canonical: str) -> WooRef:
     raise ValueError(f"not a canonical store order or refund id: {canonical[:80]!r}")
 
 
+def is_order_id(key: str) -> bool:
+    try:
+        return parse(key).kind == "order"
+    except ValueError:
+        return False
+
+
 def trace_subject(store: str, resource: str, resource_id: int | str) -> str:
     """What a delivery's trace is about: an order shares its trace with the ERP's events
     about it (the canonical order id); other resources are traced by their raw key."""

@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
-
-import pytest
 
 from agents import store_sink
 from devstack import seed_data
 from streams.envelope import envelope
 from tests.agents.conftest import Harness
-from woo_emulator.config import EmulatorConfig
 from woo_emulator.runner import EmulatorThread
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def emulator() -> Iterator[EmulatorThread]:
-    thread = EmulatorThread(EmulatorConfig(time_scale=0.05),
-                            catalogue=seed_data.store_catalogue()).start()
-    yield thread
-    thread.stop()
 
 
 def _set(h: Harness, n: int, sku: str, quantity: int) -> bytes:

@@ -3,17 +3,15 @@ and a REST client for the emulated store."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from devstack import seed_data
 from streams.settings import StoreSettings
 from streams.woo.client import WooClient
-from woo_emulator.config import EmulatorConfig
 from woo_emulator.runner import EmulatorThread
 
 
@@ -32,15 +30,6 @@ class Receiver:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
-
-
-@pytest.fixture
-def emulator() -> Iterator[EmulatorThread]:
-    # Times scaled so the queue runs in 50 ms instead of a second.
-    thread = EmulatorThread(EmulatorConfig(time_scale=0.05),
-                              catalogue=seed_data.store_catalogue()).start()
-    yield thread
-    thread.stop()
 
 
 @pytest.fixture
