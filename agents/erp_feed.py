@@ -3,13 +3,16 @@
 poll_erp (a timer that runs only on the worker leading the group, so once per
 cluster): asks the ERP adapter what changed since the cursors, writes each raw record to
 ``erp.raw`` (key ``<model>:<id>``), then the new cursors to ``feed.cursors``, then a
-heartbeat (ErpFeedPolled) to every partition of ``erp.stock`` so that each inventory
-partition knows how fresh the feed is. When the ERP cannot be reached, no heartbeat is
-written: staleness then shows downstream.
+heartbeat record to every partition of ``erp.raw``; only then does the adapter remember
+the records as seen (a poll that fails half way is read again whole). When the ERP
+cannot be reached, no heartbeat is written: staleness then shows downstream.
 
 normalize_erp_records: reads ``erp.raw`` and publishes the canonical events the
 adapter's pure normalizer makes of each record (erp.documents, erp.catalog, erp.stock);
-a record it cannot make sense of goes to ``dlq``. No tables.
+a record it cannot make sense of goes to ``dlq``. A heartbeat record becomes an
+ErpFeedPolled on the same partition of ``erp.stock``, after the records before it on its
+partition: the heartbeat says the changes were normalized, not merely read, so a
+normalizer that stops makes the inventory stale. No tables.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from streams.erp.adapter import ChangeBatch, ErpUnavailable
 from streams.runtime import AgentSpec, Inbound, Runtime
 
 log = logging.getLogger("woosync.erp_feed")
+HEARTBEAT = "woosync.heartbeat"
 
 
 def register(runtime: Runtime) -> None:
@@ -44,11 +48,19 @@ def register(runtime: Runtime) -> None:
             log.warning("ERP change feed: %s", exc)
             return
         await _publish(runtime, feed, batch, current)
+        adapter.acknowledge(batch)
         cursors.values = dict(batch.cursors)
         runtime.metrics.feed_polls.labels(feed, "ok").inc()
 
     async def handle(inbound: Inbound) -> None:
         raw = inbound.body
+        if raw["model"] == HEARTBEAT:
+            partition = int(raw["record_id"])
+            await runtime.emit(topics.ERP_STOCK, f"{feed}:heartbeat", "woosync.ErpFeedPolled",
+                               {"feed": feed, "polled_at": raw["read_at"],
+                                "partition": partition}, inbound.cause,
+                               partition=partition)
+            return
         for out in adapter.normalize(raw["model"], raw["record_id"], raw["body"],
                                      raw["read_at"]):
             await runtime.send(out.topic, out.key, out.name, out.body)
@@ -80,10 +92,9 @@ async def _publish(runtime: Runtime, feed: str, batch: ChangeBatch,
     beat = Cause.observed("polled", polled, occurred_at=batch.polled_at, source=feed,
                           source_version=polled, trace_subject=f"{feed}:heartbeat")
     for partition in range(runtime.settings.partitions):
-        await runtime.emit(topics.ERP_STOCK, f"{feed}:heartbeat", "woosync.ErpFeedPolled",
-                           {"feed": feed, "polled_at": batch.polled_at,
-                            "partition": partition},
-                           beat, partition, partition=partition)
+        await runtime.emit(topics.ERP_RAW, f"{feed}:heartbeat", "woosync.ErpRecord", {
+            "model": HEARTBEAT, "record_id": str(partition), "body": b"",
+            "read_at": batch.polled_at}, beat, partition, partition=partition)
 
 
 AGENT = AgentSpec("erp_feed", register)

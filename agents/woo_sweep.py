@@ -5,6 +5,12 @@ product (variations included) modified since its cursor minus an overlap, read w
 ``woo.raw`` as a poll snapshot, the same shape as a webhook delivery; the normalizer's
 versions make a snapshot already seen change nothing. Cursors (the newest
 ``date_modified_gmt`` seen, the store's own clock) live on ``feed.cursors``.
+
+One bad thing stops only itself: an item that cannot be published (no id) is counted
+and skipped (its date still moves the cursor on, as an unreadable date does not), and a
+store whose sweep fails in any way (down, or answering what cannot be read) is logged
+and counted while the other stores and kinds are swept; its cursor stays, so its next
+run reads the same window again.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 from streams import topics
 from streams.cursors import LeaderCursors
 from streams.envelope import Cause, utcnow
+from streams.errors import reason
 from streams.runtime import AgentSpec, Runtime
 from streams.woo import ids
 from streams.woo.client import WooError
@@ -28,36 +35,49 @@ FEED = "woo"
 
 def register(runtime: Runtime) -> None:
     settings = runtime.settings
-    stores = runtime.stores
-    assert stores is not None
     overlap = timedelta(seconds=settings.woo_sweep_overlap_seconds)
     cursors = LeaderCursors(settings, runtime.codec, f"{FEED}:", settings.woo_sweep_interval)
 
     @runtime.timer(settings.woo_sweep_interval, "sweep_stores", on_leader=True)
     async def sweep_stores() -> None:
-        current = await cursors.current()
-        for store in settings.stores:
-            for kind in ("orders", "products"):
-                key = f"{store}:{kind}"
-                name = f"{FEED}:{key}"
-                newest = current.get(key)
-                try:
-                    async for resource, item in changed(stores[store], kind, newest, overlap):
-                        newest = max(newest or "", modified(item) or "") or None
+        await sweep(runtime, await cursors.current(), overlap)
+
+
+async def sweep(runtime: Runtime, current: dict[str, str], overlap: timedelta) -> None:
+    """One run over every store and kind from the cursors in ``current`` (moved on in
+    place as each store's cursor is published)."""
+    stores = runtime.stores
+    assert stores is not None
+    for store in runtime.settings.stores:
+        for kind in ("orders", "products"):
+            key = f"{store}:{kind}"
+            name = f"{FEED}:{key}"
+            newest = current.get(key)
+            try:
+                async for resource, item in changed(stores[store], kind, newest, overlap):
+                    newest = max(newest or "", modified(item) or "") or None
+                    try:
                         await _publish(runtime, store, resource, item)
-                except WooError as exc:
-                    runtime.metrics.feed_polls.labels(name, "unavailable").inc()
-                    log.warning("sweep of %s: %s", name, exc)
-                    continue
-                runtime.metrics.feed_polls.labels(name, "ok").inc()
-                if newest and newest != current.get(key):
-                    current[key] = newest
-                    cause = Cause.observed(name, newest,
-                                           occurred_at=datetime.fromisoformat(newest),
-                                           source=f"woocommerce:{store}",
-                                           source_version=newest, trace_subject=name)
-                    await runtime.emit(topics.FEED_CURSORS, name, "woosync.FeedCursor",
-                                       {"feed": name, "cursor": newest}, cause)
+                    except (KeyError, TypeError, ValueError) as exc:
+                        runtime.metrics.feed_polls.labels(name, "bad_item").inc()
+                        log.warning("sweep of %s: item skipped: %s", name, reason(exc))
+            except WooError as exc:
+                runtime.metrics.feed_polls.labels(name, "unavailable").inc()
+                log.warning("sweep of %s: %s", name, exc)
+                continue
+            except Exception as exc:  # one store's answer must not stop the others
+                runtime.metrics.feed_polls.labels(name, "error").inc()
+                log.warning("sweep of %s failed: %s", name, reason(exc))
+                continue
+            runtime.metrics.feed_polls.labels(name, "ok").inc()
+            if newest and newest != current.get(key):
+                current[key] = newest
+                cause = Cause.observed(name, newest,
+                                       occurred_at=datetime.fromisoformat(newest),
+                                       source=f"woocommerce:{store}",
+                                       source_version=newest, trace_subject=name)
+                await runtime.emit(topics.FEED_CURSORS, name, "woosync.FeedCursor",
+                                   {"feed": name, "cursor": newest}, cause)
 
 
 async def _publish(runtime: Runtime, store: str, resource: str, item: dict[str, Any]) -> None:

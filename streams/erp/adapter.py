@@ -8,8 +8,10 @@ not (a business refusal, reported as CommandFailed, never retried).
 
 Change feed: ``read_changes`` returns what changed since the given cursors, as raw
 records (kept as they were read, for ``erp.raw``) and the new cursors, stamped with the
-ERP's clock. ``normalize`` is the pure function that turns one raw record into canonical
-messages. A second ERP implements these and plugs in without touching any agent.
+ERP's clock; the caller ``acknowledge``s a batch once it has published it, and until then
+the adapter treats its records as unseen. ``normalize`` is the pure function that turns
+one raw record into canonical messages. A second ERP implements these and plugs in
+without touching any agent.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class ChangeBatch:
     cursors: dict[str, str]
     polled_at: datetime
     stats: dict[str, int] = field(default_factory=dict)
+    # (model, id, version) of every record read, for ``acknowledge`` once published.
+    seen: list[tuple[str, int, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -76,5 +80,7 @@ class ErpAdapter(Protocol):
     async def execute(self, command: Message) -> Outcome: ...
 
     async def read_changes(self, cursors: Mapping[str, str]) -> ChangeBatch: ...
+
+    def acknowledge(self, batch: ChangeBatch) -> None: ...
 
     async def close(self) -> None: ...

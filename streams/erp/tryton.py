@@ -34,6 +34,9 @@ class TrytonAdapter:
         except TrytonUnavailable as exc:
             raise ErpUnavailable(str(exc)) from exc
 
+    def acknowledge(self, batch: ChangeBatch) -> None:
+        self.feed.acknowledge(batch)
+
     @staticmethod
     def normalize(model: str, record_id: str, body: bytes, read_at: datetime
                   ) -> list[CanonicalOutput]:

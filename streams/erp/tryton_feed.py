@@ -9,6 +9,15 @@ emitted twice. Changed stock moves are not emitted themselves: the products they
 are re-read per warehouse (on hand and forecast up to today) in one call that carries
 the server time of the read. Cursors are the server's own timestamps, never this
 process's clock.
+
+Paging is by keyset on (last_modified_at, id), never by offset: a row modified while a
+poll pages moves to the end of the order instead of shifting the pages after it (with
+offsets, the row after it would be skipped). A poll reads at most ``max_rows`` rows per
+model; a model with more (the first poll of a large ERP) is caught up over several polls,
+its cursor then naming the last row read (``<time>|<id>``) so the next poll continues
+strictly after it. Records are only remembered as seen once the caller has published them
+(``acknowledge``): a poll that fails half way leaves nothing marked, and the next poll
+reads the same rows again from the same cursors.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from streams.erp.adapter import ChangeBatch, RawRecord
 from streams.erp.tryton_rpc import TrytonClient, dumps
 
 PAGE = 500
+MAX_ROWS = 5000
 
 # model -> (domain, fields read). Dotted fields come back nested ("lines.": [...]).
 READS: dict[str, tuple[list[Any], list[str]]] = {
@@ -46,12 +56,27 @@ def _to_utc(naive: datetime) -> datetime:
     return naive.replace(tzinfo=UTC)
 
 
+def cursor_position(cursor: str) -> tuple[datetime, int | None]:
+    """A cursor's time, and the id of the last row read when a model is being caught up
+    (``<time>|<id>``); None when the cursor is a plain time."""
+    moment, _, row_id = cursor.partition("|")
+    return datetime.fromisoformat(moment), int(row_id) if row_id else None
+
+
+def _after(moment: datetime, row_id: int) -> list[Any]:
+    """Rows strictly after (moment, row_id) in (last_modified_at, id) order."""
+    return ["OR", ("last_modified_at", ">", moment),
+            [("last_modified_at", "=", moment), ("id", ">", row_id)]]
+
+
 class TrytonFeed:
     def __init__(self, client: TrytonClient, warehouses: tuple[str, ...],
-                 overlap: timedelta = timedelta(seconds=90)) -> None:
+                 overlap: timedelta = timedelta(seconds=90), max_rows: int = MAX_ROWS
+                 ) -> None:
         self.client = client
         self.warehouses = warehouses
         self.overlap = overlap
+        self.max_rows = max_rows
         self._seen: dict[tuple[str, int], datetime] = {}
 
     async def read_changes(self, cursors: Mapping[str, str]) -> ChangeBatch:
@@ -64,6 +89,8 @@ class TrytonFeed:
             changed[model] = rows
             if cursor is not None:
                 new_cursors[model] = cursor
+        seen = [(model, row["id"], row["last_modified_at"])
+                for model, rows in changed.items() for row in rows]
         records += self._records("sale.sale", changed["sale.sale"], polled_at)
         records += await self._shipments(changed["stock.shipment.out"], polled_at)
         records += self._records("account.invoice", changed["account.invoice"], polled_at)
@@ -72,7 +99,15 @@ class TrytonFeed:
         skus = {(row.get("product.") or {}).get("code") for row in changed["stock.move"]}
         records += await self.stock_levels(sorted(s for s in skus if s))
         stats = {model: len(rows) for model, rows in changed.items()}
-        return ChangeBatch(records, new_cursors, polled_at, stats)
+        return ChangeBatch(records, new_cursors, polled_at, stats, seen)
+
+    def acknowledge(self, batch: ChangeBatch) -> None:
+        """The batch's records are published: remember its rows as seen (so the overlap
+        does not emit them again) and forget what no later query can return."""
+        for model, row_id, modified_at in batch.seen:
+            self._seen[(model, row_id)] = modified_at
+        for model, cursor in batch.cursors.items():
+            self._forget_older(model, cursor_position(cursor)[0] - self.overlap)
 
     async def stock_levels(self, skus: list[str]) -> list[RawRecord]:
         """One raw record per SKU: every warehouse's on hand and forecast, read at once."""
@@ -89,27 +124,32 @@ class TrytonFeed:
     async def _changed(self, model: str, cursor: str | None
                        ) -> tuple[list[dict[str, Any]], str | None]:
         domain, fields = READS[model]
+        base, start = list(domain), list(domain)
         if cursor is not None:
-            since = datetime.fromisoformat(cursor) - self.overlap
-            domain = [*domain, ("last_modified_at", ">=", since)]
+            moment, row_id = cursor_position(cursor)
+            if row_id is None:
+                start = [*base, ("last_modified_at", ">=", moment - self.overlap)]
+            else:  # catching up: strictly after the last row read, no overlap
+                start = [*base, _after(moment, row_id)]
         order = [("last_modified_at", "ASC"), ("id", "ASC")]
         rows: list[dict[str, Any]] = []
-        offset = 0
+        page_domain = start
         while True:
-            page = await self.client.model(model, "search_read", domain, offset, PAGE,
+            page = await self.client.model(model, "search_read", page_domain, 0, PAGE,
                                            order, fields)
             rows += page
-            if len(page) < PAGE:
+            if len(page) < PAGE or len(rows) >= self.max_rows:
                 break
-            offset += PAGE
-        newest = max((r["last_modified_at"] for r in rows), default=None)
+            last = page[-1]
+            page_domain = [*base, _after(last["last_modified_at"], last["id"])]
         fresh = [r for r in rows if self._seen.get((model, r["id"])) != r["last_modified_at"]]
-        for row in fresh:
-            self._seen[(model, row["id"])] = row["last_modified_at"]
-        next_cursor = newest.isoformat() if newest is not None else cursor
-        if next_cursor is not None:
-            self._forget_older(model, datetime.fromisoformat(next_cursor) - self.overlap)
-        return fresh, next_cursor
+        if rows and len(rows) >= self.max_rows:
+            last = rows[-1]
+            return fresh, f"{last['last_modified_at'].isoformat()}|{last['id']}"
+        newest = max((r["last_modified_at"] for r in rows), default=None)
+        if newest is not None:
+            return fresh, newest.isoformat()
+        return fresh, None if cursor is None else cursor_position(cursor)[0].isoformat()
 
     def _forget_older(self, model: str, since: datetime) -> None:
         """Drop what no query from ``since`` on can return again."""

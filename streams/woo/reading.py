@@ -5,7 +5,11 @@ and the store's REST client; produces the messages to publish (OrderObserved and
 RefundObserved on ``commerce.orders``, StorefrontProductObserved on
 ``commerce.products``) and the new version state. tables.snapshots judges each
 snapshot: a new one is published, a stale or identical one dropped, and a different body
-with the same timestamp is re-read over REST, whose answer is published. New refund ids
+with the same timestamp is re-read over REST, whose answer is published. A snapshot dated
+further ahead of this worker's clock than ``max_skew`` is re-read too, and refused
+(ValueError, so dead-lettered with the reason) if the store still dates it in the future:
+taken as a version, it would make every later snapshot look stale until that date. A
+version already remembered from the future is ignored for the same reason. New refund ids
 on an order are read from ``/orders/<id>/refunds``. Nothing is published here: the
 caller publishes the whole reading, or nothing when reading fails.
 """
@@ -16,6 +20,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from streams import topics
@@ -28,6 +33,7 @@ from tables.snapshots import Seen, Verdict, judge
 
 T = TypeVar("T")
 REFETCH_ATTEMPTS = 4
+MAX_SKEW = timedelta(minutes=5)
 Body = dict[str, Any]
 
 
@@ -42,11 +48,19 @@ class Reading:
         self.messages.append((spec, key, name, body))
 
 
-async def read_delivery(client: WooClient, delivery: Body, seen: Seen | None) -> Reading:
+class FutureSnapshot(ValueError):
+    """A snapshot the store dates too far ahead of this worker's clock."""
+
+
+async def read_delivery(client: WooClient, delivery: Body, seen: Seen | None,
+                        max_skew: timedelta = MAX_SKEW) -> Reading:
     """What one delivery means: the canonical messages to publish and the resource's new
     version state (None: unchanged). Raises WooError when a re-read keeps failing, and
     pydantic's ValidationError (a ValueError) for JSON that is not the resource."""
     store, resource = delivery["store"], delivery["resource"]
+    horizon = utcnow() + max_skew
+    if seen is not None and seen.modified and datetime.fromisoformat(seen.modified) > horizon:
+        seen = Seen("", "", seen.sku, seen.refund_ids)  # a version from the future: void
     out = Reading()
     payload = json.loads(delivery["body"])
     if isinstance(payload, dict) and set(payload) == {"id"}:
@@ -56,7 +70,8 @@ async def read_delivery(client: WooClient, delivery: Body, seen: Seen | None) ->
         order = models.Order.model_validate(payload)
         body = await _judged(client, seen, f"/orders/{order.id}",
                              lambda raw: normalize.order_observed(
-                                 store, models.Order.model_validate(raw), utcnow()), payload)
+                                 store, models.Order.model_validate(raw), utcnow()), payload,
+                             horizon)
         if body is None:
             return out
         out.add(topics.COMMERCE_ORDERS, body["order_id"], "woosync.OrderObserved", body)
@@ -68,7 +83,7 @@ async def read_delivery(client: WooClient, delivery: Body, seen: Seen | None) ->
         path = (f"/products/{product.parent_id}/variations/{product.id}"
                 if product.type == "variation" else f"/products/{product.id}")
         body = await _judged(client, seen, path, lambda raw: normalize.product_observed(
-            store, models.Product.model_validate(raw), utcnow()), payload)
+            store, models.Product.model_validate(raw), utcnow()), payload, horizon)
         if body is None or not body["sku"]:
             return out
         out.add(topics.COMMERCE_PRODUCTS, body["sku"], "woosync.StorefrontProductObserved", body)
@@ -77,10 +92,17 @@ async def read_delivery(client: WooClient, delivery: Body, seen: Seen | None) ->
 
 
 async def _judged(client: WooClient, seen: Seen | None, path: str,
-                  observe: Callable[[Any], Body], payload: Any) -> Body | None:
+                  observe: Callable[[Any], Body], payload: Any, horizon: datetime) -> Body | None:
     """The canonical body to publish for a snapshot, or None to drop it: a conflict (same
-    second, other content) is settled by reading the resource again over REST."""
+    second, other content) is settled by reading the resource again over REST, and so is
+    a snapshot dated after ``horizon`` (refused if the store still dates it so)."""
     body = observe(payload)
+    if body["modified_at"] > horizon:
+        body = observe(await _retry(lambda: client.get(path)))
+        if body["modified_at"] > horizon:
+            raise FutureSnapshot(f"{path}: date_modified_gmt {body['modified_at'].isoformat()}"
+                                 " is ahead of this worker's clock by more than the allowed"
+                                 " skew; refused so it cannot freeze later versions")
     verdict = judge(seen, body["modified_at"].isoformat(), normalize.digest(body))
     if verdict is Verdict.CONFLICT:
         return observe(await _retry(lambda: client.get(path)))

@@ -151,6 +151,9 @@ class FakeErp:
     async def read_changes(self, cursors: Any) -> ChangeBatch:
         return ChangeBatch([], {}, NOW)
 
+    def acknowledge(self, batch: ChangeBatch) -> None:
+        return None
+
     async def close(self) -> None:
         return None
 

@@ -1,0 +1,46 @@
+"""The store sweep: one bad item or one failing store stops only itself."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from agents import woo_sweep
+from tests.agents.conftest import Harness
+
+
+class Pages:
+    """A store client answering each list path with fixed pages, or raising."""
+
+    def __init__(self, answers: dict[str, Any]) -> None:
+        self.answers = answers
+
+    async def pages(self, path: str, **params: str) -> AsyncIterator[list[dict[str, Any]]]:
+        answer = self.answers.get(path, [])
+        if isinstance(answer, Exception):
+            raise answer
+        for page in answer:
+            yield page
+
+
+async def test_a_failing_store_and_a_bad_item_stop_only_themselves(make_harness: Any) -> None:
+    stores = {name: {"url": f"http://127.0.0.1:1/{name}", "consumer_key": "ck",
+                     "consumer_secret": "cs", "webhook_secret": "s"} for name in ("bad", "good")}
+    h: Harness = await make_harness([woo_sweep.AGENT], stores=stores)
+    h.runtime.stores = {  # type: ignore[assignment]
+        "bad": Pages({"/orders": RuntimeError("the store answered a list of strings")}),
+        "good": Pages({"/orders": [[
+            {"date_modified_gmt": "2026-12-01T10:00:00"},  # no id: cannot be keyed
+            {"id": 7, "date_modified_gmt": None},  # published; the normalizer judges it
+            {"id": 8, "date_modified_gmt": "2026-12-01T11:00:00"}]]}),
+    }
+    current: dict[str, str] = {}
+    await woo_sweep.sweep(h.runtime, current, timedelta(seconds=120))
+    raw = [(key, m.body["resource_id"]) for key, m in h.out("woo.raw")]
+    assert raw == [("good:order:7", "7"), ("good:order:8", "8")]
+    assert current == {"good:orders": "2026-12-01T11:00:00+00:00"}
+    polls = h.runtime.metrics.feed_polls
+    assert polls.labels("woo:bad:orders", "error")._value.get() == 1
+    assert polls.labels("woo:good:orders", "bad_item")._value.get() == 1
+    assert polls.labels("woo:bad:products", "ok")._value.get() == 1
