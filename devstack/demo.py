@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import secrets
 import shutil
 import sys
 import tempfile
@@ -60,7 +61,9 @@ def run_demo(seconds: float = 0) -> int:
         stores = {"demo": {"rest_url": store.api, **seed_data.EMULATOR_KEYS,
                            "webhook_secret": SECRET,
                            "warehouses": ["WH", "WH2"], "ship_from": "WH"}}
+        admin_token = secrets.token_urlsafe(18)  # a fresh one each run, printed below
         env = {"WOOSYNC_BROKER": f"kafka://{kafka.bootstrap}", "WOOSYNC_ERP_URL": erp.url,
+               "WOOSYNC_ADMIN_TOKEN": admin_token,
                "WOOSYNC_ERP_PASSWORD": seed_data.INTEGRATION_PASSWORD,
                "WOOSYNC_WEB_PORT": str(web_port), "WOOSYNC_DATA_DIR": str(workdir / "worker"),
                "WOOSYNC_STORES": json.dumps(stores), "WOOSYNC_ERP_POLL_INTERVAL": "1",
@@ -80,6 +83,9 @@ woosync demo is running (logs in {workdir})
     reservations   http://127.0.0.1:{web_port}/reservations/HOT-01
     availability   http://127.0.0.1:{web_port}/availability
     metrics        http://127.0.0.1:{web_port}/metrics
+    ready          http://127.0.0.1:{web_port}/ready
+    orders, dlq    http://127.0.0.1:{web_port}/orders/demo/<id>, /dlq
+                   (header Authorization: Bearer {admin_token})
 Flash sale waves: bursts of shoppers on 8 hot SKUs (HOT-01..08), stock counts in
 the ERP, and a warehouse shipping a third of the ERP's sales. Every paid order becomes
 an ERP sale; shipped ones come back to the store as completed, with tracking.

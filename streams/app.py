@@ -90,15 +90,20 @@ def create_app(settings: Settings, agents: Sequence[AgentSpec] | None = None) ->
         broker_heartbeat_interval=settings.session_timeout_seconds / 10,
         autodiscover=False,
         # Faust's /table pages serve table rows (orders, customers' addresses) to anyone
-        # who asks: off. Table-routed pages proxy through the router, which stays.
+        # who asks, /router/ the cluster's layout, the stats pages its internals: off.
+        # Table-routed pages proxy through app.router, which needs none of them.
         web_tables_enabled=False,
+        web_router_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
     )
     runtime = Runtime(app, settings, Topics(app, settings), Codec(), Metrics(),
                       erp=make_adapter(settings), stores=StoreClients(dict(settings.stores)))
-    from streams import web
+    from streams import dlq_web, web
     from streams.woo import ingress
 
     web.register(runtime)
+    dlq_web.register(runtime)
     ingress.register(runtime)
     chosen = default_agents(settings.agents) if agents is None else list(agents)
     check_tables(chosen)

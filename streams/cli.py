@@ -1,4 +1,4 @@
-"""The worker's own commands: ``worker``, ``topics``, ``schemas``.
+"""The worker's own commands: ``worker``, ``topics``, ``schemas``, ``dlq``.
 
 This is all a production image needs (``python -m streams.cli worker``). The ``woosync``
 command (devstack.cli) adds the local tooling's verbs to these. Each command reads the
@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from streams import dlq_cli
 from streams.errors import ConfigError, WoosyncError
 from streams.settings import load_settings
 
@@ -28,7 +29,8 @@ def add_runtime_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     sub.add_parser("topics", help="create the registry's topics and check existing ones")
     schemas = sub.add_parser("schemas", help="schema history: check or snapshot")
     schemas.add_argument("action", choices=["check", "snapshot"])
-    return {"worker": _worker, "topics": _topics, "schemas": _schemas}
+    dlq_cli.add_parser(sub)
+    return {"worker": _worker, "topics": _topics, "schemas": _schemas, dlq_cli.VERB: dlq_cli.run}
 
 
 def run(parser: argparse.ArgumentParser, handlers: dict[str, Handler],

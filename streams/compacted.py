@@ -1,6 +1,7 @@
-"""The one reader of compacted topics (``feed.cursors``, ``inventory.availability``):
-the last value of every key, read from the start to the end offsets taken when the read
-began.
+"""The one reader of whole topics: ``read_topic`` hands every record from the start to
+the end offsets taken when the read began to a visitor (the dead-letter tools use it);
+``read_compacted`` keeps the last value of every key of a compacted topic
+(``feed.cursors``, ``inventory.availability``).
 
 Consumes a topic name; produces each key's last decoded message, skipping tombstones
 (a deleted key disappears) and counting records that do not decode instead of failing.
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kafka.consumer import KafkaConsumer
 from kafka.structs import TopicPartition
@@ -33,29 +36,38 @@ class Compacted:
     complete: bool = True
 
 
-def read_compacted(settings: Settings, codec: Codec, topic: str,
-                   deadline_seconds: float = 10.0) -> Compacted:
-    out = Compacted()
+def read_topic(settings: Settings, topic: str, visit: Callable[[Any], None],
+               deadline_seconds: float = 10.0) -> bool:
+    """Call ``visit`` with each record (kafka-python's ConsumerRecord: partition, offset,
+    key, value, headers) up to the end offsets; False when the deadline cut it short."""
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap_servers,
                              enable_auto_commit=False, group_id=None)
     try:
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         if not parts:
-            return out
+            return True
         consumer.assign(parts)
         consumer.seek_to_beginning(*parts)
         ends = consumer.end_offsets(parts)
         deadline = time.monotonic() + deadline_seconds
         while [tp for tp in parts if consumer.position(tp) < ends[tp]]:
             if time.monotonic() > deadline:
-                out.complete = False
-                break
+                return False
             for records in consumer.poll(timeout_ms=500).values():
                 for record in records:
-                    _keep(out, codec, record.key or b"", record.value)
-        return out
+                    visit(record)
+        return True
     finally:
         consumer.close()
+
+
+def read_compacted(settings: Settings, codec: Codec, topic: str,
+                   deadline_seconds: float = 10.0) -> Compacted:
+    out = Compacted()
+    out.complete = read_topic(
+        settings, topic, lambda record: _keep(out, codec, record.key or b"", record.value),
+        deadline_seconds)
+    return out
 
 
 def _keep(out: Compacted, codec: Codec, key: bytes, value: bytes | None) -> None:

@@ -7,7 +7,8 @@ notes), every command woosync issued with its outcome, and notes (mismatches,
 refusals). ``GET /orders/{store}/{id}/trace``: every event of both systems about the
 order, in time order, with its trace id and both clocks (when it happened, when woosync
 saw it), and every command with when it was issued. 400 for a malformed store or id,
-404 for an order never seen.
+404 for an order never seen. Both hold customers' data: they need the admin token
+(streams.web.operations); the token travels with a request proxied to the owner.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from faust.exceptions import SameNode
 
 from streams.runtime import AgentSpec, Runtime
+from streams.web import operations
 from streams.woo import ids
 from tables.orders import OrderState
 from tables.registry import ORDERS
@@ -44,7 +46,10 @@ def register(runtime: Runtime) -> None:
             return web.json({"error": f"unknown order {key!r}"}, status=404), None
         return None, OrderState.from_json(key, data)
 
+    guard = operations(runtime.settings)
+
     @app.page("/orders/{store}/{woo_id}")
+    @guard
     async def order(web: Any, request: Any, store: str, woo_id: str) -> Any:
         answer, state = await row(web, request, store, woo_id)
         if state is None:
@@ -52,6 +57,7 @@ def register(runtime: Runtime) -> None:
         return web.json({k: v for k, v in state.to_json().items() if k != "trace"})
 
     @app.page("/orders/{store}/{woo_id}/trace")
+    @guard
     async def trace(web: Any, request: Any, store: str, woo_id: str) -> Any:
         answer, state = await row(web, request, store, woo_id)
         if state is None:

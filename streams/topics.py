@@ -71,7 +71,8 @@ STORE_COMMANDS = TopicSpec("store.commands", "sku or order id",
 # row (co-partitioned with commerce.orders); other results by command id.
 DELIVERY_RESULTS = TopicSpec("delivery.results", "order id, or command id",
                              _names("CommandDelivered", "CommandFailed"))
-DLQ = TopicSpec("dlq", "original key", _names("DeadLetter"), long_retention=True)
+DLQ = TopicSpec("dlq", "original key", _names("DeadLetter", "DeadLetterReplayed"),
+                long_retention=True)
 FEED_CURSORS = TopicSpec("feed.cursors", "feed name", _names("FeedCursor"), Cleanup.COMPACT)
 
 ALL: tuple[TopicSpec, ...] = (

@@ -65,11 +65,13 @@ def worker_env(settings: Settings, send_orders: bool = False) -> dict[str, str]:
         # Secrets have no defaults: the tests set theirs (a test's own WOOSYNC_STORES
         # replaces this one and carries its own).
         "WOOSYNC_ERP_PASSWORD": seed_data.INTEGRATION_PASSWORD,
+        "WOOSYNC_ADMIN_TOKEN": TEST_ADMIN_TOKEN,
         "WOOSYNC_STORES": json.dumps({"demo": TEST_STORE}),
         **({} if send_orders else {"WOOSYNC_ORDER_SEND_STATUSES": "[]"}),
     }
 
 
+TEST_ADMIN_TOKEN = "test-admin-token-4f9c2e"
 # The emulator's keys; a webhook secret of the tests' own.
 TEST_STORE = {"consumer_key": "ck_demo", "consumer_secret": "cs_demo",
               "webhook_secret": "test-webhook-secret"}
@@ -104,9 +106,11 @@ class Stack:
     worker: ManagedProcess
     settings: Settings
 
-    def get(self, path: str) -> tuple[int, Any]:
+    def get(self, path: str, token: str | None = TEST_ADMIN_TOKEN) -> tuple[int, Any]:
+        url = f"http://127.0.0.1:{self.settings.web_port}{path}"
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.settings.web_port}{path}",
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
                                         timeout=30) as response:
                 return int(response.status), json.loads(response.read())
         except urllib.error.HTTPError as exc:

@@ -179,6 +179,9 @@ async def test_orders_refunds_and_shipments_cross_both_ways_exactly_once(
     assert any(s.startswith("woocommerce:") for s in sources) and "erp:tryton" in sources
     assert stack.get(f"/orders/{stack.store}/999999999")[0] == 404
     assert stack.get(f"/orders/{stack.store}/abc")[0] == 400
+    # Customers' data: no page without the admin token, or with another.
+    assert stack.get(f"/orders/{stack.store}/{paid[5]['id']}", token=None)[0] == 401
+    assert stack.get(f"/orders/{stack.store}/{paid[5]['id']}", token="guess")[0] == 401
     # Faust's own table pages would serve the rows (addresses included) to anyone: off.
     with pytest.raises(urllib.error.HTTPError) as missing:
         await asyncio.to_thread(urllib.request.urlopen,

@@ -198,7 +198,12 @@ async def test_feed_reports_the_sale_and_stock_equal_to_trytons_own(
     wh = next(w for w in stock["HOT-03"]["warehouses"] if w["warehouse"] == "WH")
     assert wh["on_hand"] - wh["forecast"] >= 4  # the confirmed sale is allocated
 
-    # Read again with the new cursors: the overlap re-reads, but nothing is emitted twice.
+    # Not acknowledged (not published): read again. Acknowledged: the overlap re-reads,
+    # but nothing is emitted twice.
+    unpublished = await adapter.read_changes(batch.cursors)
+    assert [r for r in unpublished.records if r.model == "sale.sale"
+            and r.record_id == sales[0].body["erp_id"]]
+    adapter.acknowledge(batch)
     again = await adapter.read_changes(batch.cursors)
     assert not [r for r in again.records if r.model == "sale.sale"
                 and r.record_id == sales[0].body["erp_id"]]

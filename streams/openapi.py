@@ -1,0 +1,85 @@
+"""The worker's web API described in OpenAPI 3.0, served at ``/openapi.json`` and used by
+the API fuzz test (tests/integration/test_api_fuzz.py). Written by hand next to the
+pages it describes; a test checks that every page the worker serves is described.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streams.settings import Settings
+
+_JSON = {"application/json": {"schema": {"type": "object"}}}
+
+
+def _answers(*codes: int) -> dict[str, Any]:
+    text = {200: "ok", 202: "accepted", 400: "malformed request", 401: "no or wrong token",
+            403: "operations endpoints off (no admin token configured)",
+            404: "not found", 413: "body too large", 422: "edit refused by the schema",
+            503: "not ready, or the broker did not take it"}
+    return {str(code): {"description": text[code], "content": _JSON} for code in codes}
+
+
+def _param(name: str, where: str = "path", pattern: str | None = None,
+           kind: str = "string") -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": kind}
+    if pattern:
+        schema["pattern"] = pattern
+    return {"name": name, "in": where, "required": where == "path", "schema": schema}
+
+
+def document(settings: Settings) -> dict[str, Any]:
+    admin: list[dict[str, list[str]]] = [{"admin": []}]
+    dlq_filters = [_param(n, "query") for n in ("topic", "stage", "error_class", "since",
+                                                "until", "not_replayed")]
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "woosync worker", "version": "1"},
+        "components": {"securitySchemes": {"admin": {"type": "http", "scheme": "bearer"}}},
+        "paths": {
+            "/health": {"get": {"summary": "liveness", "responses": _answers(200, 503)}},
+            "/ready": {"get": {"summary": "readiness: recovered, broker, agents",
+                               "responses": _answers(200, 503)}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {
+                "200": {"description": "ok", "content": {"text/plain": {}}}}}},
+            "/openapi.json": {"get": {"summary": "this document",
+                                      "responses": _answers(200)}},
+            "/reservations/{sku}": {"get": {
+                "summary": "a SKU's holds and ATP (routed to the SKU's owner)",
+                "parameters": [_param("sku")], "responses": _answers(200, 400, 404)}},
+            "/availability": {"get": {
+                "summary": "every SKU's last published availability, paged",
+                "parameters": [_param("page", "query", kind="integer"),
+                               _param("per_page", "query", kind="integer")],
+                "responses": _answers(200, 400)}},
+            "/orders/{store}/{woo_id}": {"get": {
+                "summary": "an order's row: both systems and woosync's commands",
+                "security": admin, "parameters": [_param("store"), _param("woo_id")],
+                "responses": _answers(200, 400, 401, 403, 404)}},
+            "/orders/{store}/{woo_id}/trace": {"get": {
+                "summary": "every event of both systems about an order, in time order",
+                "security": admin, "parameters": [_param("store"), _param("woo_id")],
+                "responses": _answers(200, 400, 401, 403, 404)}},
+            "/dlq": {"get": {"summary": "dead letters, filtered", "security": admin,
+                             "parameters": dlq_filters,
+                             "responses": _answers(200, 400, 401, 403)}},
+            "/dlq/{letter}": {"get": {
+                "summary": "one dead letter, its message decoded", "security": admin,
+                "parameters": [_param("letter")], "responses": _answers(200, 401, 403, 404)}},
+            "/dlq/replay": {"post": {
+                "summary": "replay dead letters to their topics", "security": admin,
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {
+                        "ids": {"type": "array", "items": {"type": "string"}},
+                        "set": {"type": "array", "items": {"type": "string"}},
+                        "again": {"type": "boolean"}, "dry_run": {"type": "boolean"},
+                        "by": {"type": "string"}}}}}},
+                "responses": _answers(200, 400, 401, 403, 404, 422)}},
+            "/webhooks/woocommerce/{store}": {"post": {
+                "summary": "WooCommerce webhook deliveries (HMAC-signed)",
+                "parameters": [_param("store")],
+                "requestBody": {"content": {"application/json": {
+                    "schema": {"type": "object"}}}},
+                "responses": _answers(200, 400, 401, 404, 413, 503)}},
+        },
+    }
