@@ -15,6 +15,17 @@ partition's feed turns stale (no heartbeat for ``erp_stale_seconds``) or fresh a
 compared with what its row says, every SKU of that partition is re-evaluated and its
 availability republished, so that a quiet SKU does not keep a value the feed no longer
 vouches for. It shares a lock with the agent, so the two never interleave on a row.
+
+Timer ``resync_availability`` (every ``availability_resync_seconds``; 0: off): anti-
+entropy. Every SKU of this worker's partitions is re-evaluated and its availability sent
+to every store again, changed or not, so that a store converges even after a
+SetAvailability was lost (dead-lettered after a long outage, or edited away in the store
+admin). The value is absolute: sending it again is harmless.
+
+Timer ``prune_holds`` (every ``prune_interval_seconds``): hold rows settled (released,
+or converted and covered by a stock read) for longer than the replay horizon are removed;
+a hold event older than what its partition removed, about a hold it no longer has, is
+dropped (streams.retention).
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from streams import topics
+from streams import retention, topics
 from streams.envelope import Cause, deterministic_id, trace_for, utcnow
 from streams.inventory_config import channels, feed_stale, partition_of, policy
 from streams.runtime import AgentSpec, Inbound, Runtime, writing_as
@@ -35,12 +46,17 @@ from tables.inventory import (
     SkuState,
     StoreAvailability,
     apply_events,
+    availability,
     availability_changed,
+    hold_key,
+    hold_version,
     publish,
+    settled_since,
 )
 from tables.registry import HOLD_LINES, INVENTORY, feed_key, hold_row, is_feed_key
 
-SKU_EVENTS = frozenset({"StockLevelObserved", "HoldSet", "HoldReleased", "HoldConverted"})
+HOLD_EVENTS = frozenset({"HoldSet", "HoldReleased", "HoldConverted"})
+SKU_EVENTS = HOLD_EVENTS | {"StockLevelObserved"}
 
 
 def register(runtime: Runtime) -> None:
@@ -77,6 +93,45 @@ def register(runtime: Runtime) -> None:
         async with lock:
             await _refresh(runtime, table, holds, handles)
 
+    if settings.prune_interval_seconds > 0:
+        @runtime.timer(settings.prune_interval_seconds, "prune_holds")
+        async def prune_holds() -> None:
+            async with lock:
+                await retention.prune(
+                    runtime, holds, HOLD_LINES.name, "availability", topics.INVENTORY_HOLDS.name,
+                    lambda key, value, cutoff: _settled_before(table, key, value, cutoff),
+                    lambda key: key.split(b"|", 1)[0])
+
+    if settings.availability_resync_seconds > 0:
+        @runtime.timer(settings.availability_resync_seconds, "resync_availability")
+        async def resync_availability() -> None:
+            async with lock:
+                await _refresh(runtime, table, holds, handles, resend=True)
+
+
+def _settled_before(table: Any, key: bytes, value: Any, cutoff: str) -> bool:
+    sku, _, hold_key_ = key.decode().partition("|")
+    hold = Hold.from_json(value)
+    if hold is None:
+        return False
+    since = settled_since(SkuState.from_json(sku, table.get(sku.encode())), hold_key_, hold)
+    return since is not None and since < cutoff
+
+
+def _remembered(runtime: Runtime, holds: Any, sku: str, items: list[Inbound]
+                ) -> list[Inbound]:
+    """The batch's events of one SKU less the hold events the replay guard drops: about a
+    hold with no row, and older than what the partition pruned (streams.retention)."""
+    kept = []
+    for inbound in items:
+        if inbound.name in HOLD_EVENTS and retention.forgotten(
+                holds, inbound.partition, bool(holds.get(hold_row(sku, hold_key(inbound.body)))),
+                hold_version(inbound.name, inbound.body)):
+            runtime.metrics.replays_dropped.labels("availability").inc()
+            continue
+        kept.append(inbound)
+    return kept
+
 
 def _heartbeat(table: Any, beat: Inbound) -> None:
     row = table.get(feed_key(beat.partition)) or {}
@@ -86,7 +141,9 @@ def _heartbeat(table: Any, beat: Inbound) -> None:
 
 
 async def _refresh(runtime: Runtime, table: Any, holds: Any,
-                   handles: dict[int, Inbound]) -> None:
+                   handles: dict[int, Inbound], resend: bool = False) -> None:
+    """Re-evaluate the SKUs of each assigned partition whose feed turned stale or fresh
+    (with ``resend``: of every assigned partition, sending every value again)."""
     settings = runtime.settings
     assigned = {tp.partition for tp in runtime.app.consumer.assignment()
                 if tp.topic == topics.ERP_STOCK.name}
@@ -94,17 +151,19 @@ async def _refresh(runtime: Runtime, table: Any, holds: Any,
     for partition in sorted(assigned & set(handles)):
         row = table.get(feed_key(partition)) or {}
         stale = feed_stale(settings, row or None, now)
-        if row.get("judged_stale") == stale:
+        if row.get("judged_stale") == stale and not resend:
             continue
         writing_as(handles[partition])
+        why = "resync" if resend else "staleness"
         for raw in list(table.keys()):
             if not is_feed_key(raw) and partition_of(raw, settings.partitions) == partition:
                 sku = raw.decode()
                 await _one_sku(runtime, table, holds, sku, [], Cause(
-                    deterministic_id("staleness", sku, now.isoformat(), stale),
-                    now, now.isoformat(), trace_for(f"sku:{sku}")))
-        table[feed_key(partition)] = {**row, "judged_stale": stale}
-        runtime.metrics.staleness_flips.labels("stale" if stale else "fresh").inc()
+                    deterministic_id(why, sku, now.isoformat(), stale),
+                    now, now.isoformat(), trace_for(f"sku:{sku}")), resend)
+        if row.get("judged_stale") != stale:
+            table[feed_key(partition)] = {**row, "judged_stale": stale}
+            runtime.metrics.staleness_flips.labels("stale" if stale else "fresh").inc()
 
 
 def _cause(items: list[Inbound]) -> Cause:
@@ -116,17 +175,22 @@ def _cause(items: list[Inbound]) -> Cause:
 
 
 async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
-                   items: list[Inbound], cause: Cause) -> None:
+                   items: list[Inbound], cause: Cause, resend: bool = False) -> None:
     """Apply one batch's events of one SKU (none: re-evaluate it); write its rows once;
-    publish if the availability changed. The caller has set the partition to write to."""
+    publish if the availability changed (with ``resend``: publish every store's value).
+    The caller has set the partition to write to."""
     settings = runtime.settings
     before = SkuState.from_json(sku, table.get(sku.encode()))
+    items = _remembered(runtime, holds, sku, items)
     state, changed = apply_events(before, [(i.name, i.body) for i in items],
                                   lambda key: Hold.from_json(holds.get(hold_row(sku, key))))
     now = utcnow()
     rules, stores = policy(settings, sku), channels(settings, sku)
     feed = table.get(feed_key(partition_of(sku.encode(), settings.partitions)))
-    state, out = publish(state, stores, rules, feed_stale(settings, feed, now), now)
+    stale = feed_stale(settings, feed, now)
+    state, out = publish(state, stores, rules, stale, now)
+    if resend and state.read_at is not None:
+        out = availability(state, stores, rules, stale)
     if out:
         await _announce(runtime, state, out, stores, rules, cause)
     # Written only once the announcement is out: a row saying "published" for a value

@@ -6,15 +6,26 @@ the ERP has confirmed the sale. A variation whose stock the parent manages holds
 the parent's SKU (tables.stock, from the global table STOCK_OWNERS). Table ORDER_HOLDS
 (key: order id): per order, the state of tables.holds. A line whose SKU maps to no ERP
 product holds nothing and goes to ``dlq``, counted.
+
+Timer ``prune_order_holds``: an order row that has held nothing for longer than the
+replay horizon is removed; a snapshot of an order created before what its partition
+removed, with no row, is dropped (streams.retention).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from streams import topics
+from streams import retention, topics
 from streams.runtime import AgentSpec, Inbound, Runtime
-from tables.holds import OrderHolds, apply_order, apply_refund, apply_sale, hold_fields
+from tables.holds import (
+    OrderHolds,
+    apply_order,
+    apply_refund,
+    apply_sale,
+    hold_fields,
+    settled_since,
+)
 from tables.registry import ORDER_HOLDS, STOCK_OWNERS, owner_key
 from tables.stock import StockOwner, stock_sku
 
@@ -28,8 +39,14 @@ def register(runtime: Runtime) -> None:
 
     async def handle(inbound: Inbound) -> None:
         key = inbound.key.encode()
-        state = OrderHolds.from_json(inbound.key, table.get(key))
+        row = table.get(key)
         body = inbound.body
+        if inbound.name == "OrderObserved" and retention.forgotten(
+                table, inbound.partition, bool(row), body["created_at"].isoformat()):
+            # An order settled and pruned long ago, seen again: its stock is the ERP's.
+            runtime.metrics.replays_dropped.labels("holds").inc()
+            return
+        state = OrderHolds.from_json(inbound.key, row)
         if inbound.name == "OrderObserved":
             new, events = apply_order(state, body, _erp_skus(runtime, owners, body))
         elif inbound.name == "RefundObserved":
@@ -51,6 +68,17 @@ def register(runtime: Runtime) -> None:
     @runtime.app.agent(source, name="track_holds")
     async def track_holds(stream: Any) -> None:
         await runtime.each(stream, "holds", handle, WANTED)
+
+    if runtime.settings.prune_interval_seconds > 0:
+        @runtime.timer(runtime.settings.prune_interval_seconds, "prune_order_holds")
+        async def prune_order_holds() -> None:
+            await retention.prune(runtime, table, ORDER_HOLDS.name, "holds",
+                                  topics.COMMERCE_ORDERS.name, _settled_before)
+
+
+def _settled_before(key: bytes, value: Any, cutoff: str) -> bool:
+    since = settled_since(OrderHolds.from_json(key.decode(), value))
+    return since is not None and since < cutoff
 
 
 def _erp_skus(runtime: Runtime, owners: Any, order: dict[str, Any]) -> dict[str, str]:

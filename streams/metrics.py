@@ -40,6 +40,12 @@ class Metrics:
         self.timer_errors = Counter(
             "woosync_timer_errors", "Timer runs that raised (the timer runs again next"
             " interval), by timer", ["timer"], registry=self.registry)
+        self.rows_pruned = Counter(
+            "woosync_rows_pruned", "Settled rows removed after the replay horizon, by table",
+            ["table"], registry=self.registry)
+        self.replays_dropped = Counter(
+            "woosync_replays_dropped", "Inputs older than what their partition pruned,"
+            " dropped unapplied, by stage", ["stage"], registry=self.registry)
         self.staleness_flips = Counter(
             "woosync_staleness_flips", "Times a partition's ERP feed turned stale or fresh"
             " again, by the state it turned to", ["to"], registry=self.registry)

@@ -87,6 +87,9 @@ class Runtime:
     erp: ErpAdapter | None = None
     stores: StoreClients | None = None
     transport: Transport | None = None
+    # The last input each stage read from each partition: the handle that lets a timer
+    # write that partition's rows (writing_as), e.g. to prune them (streams.retention).
+    handles: dict[str, dict[int, Inbound]] = field(default_factory=dict)
     _tables: dict[str, Any] = field(default_factory=dict)
 
     def table(self, spec: TableSpec) -> Any:
@@ -214,7 +217,9 @@ class Runtime:
             return None
         self.metrics.events_in.labels(topic, message.short_name).inc()
         key = event.key.decode(errors="replace") if isinstance(event.key, bytes) else ""
-        return Inbound(key, message, event)
+        inbound = Inbound(key, message, event)
+        self.handles.setdefault(stage, {})[int(event.message.partition)] = inbound
+        return inbound
 
     async def decoded(self, stream: faust.StreamT[Any], stage: str
                       ) -> AsyncIterator[Inbound]:

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".state/worker")
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=1, le=65535)
+    # Serve the webhook endpoint alone on this port (and not on web_port), so that the
+    # store's side of a firewall reaches nothing else. None: on web_port.
+    ingress_port: int | None = Field(default=None, ge=1, le=65535)
     log_level: str = "info"
     # Where a new consumer group starts: the whole history, or only what comes next.
     # "latest" is for tests and trials: it also applies to any partition without a
@@ -97,6 +100,15 @@ class Settings(BaseSettings):
     # availability per SKU per batch): at most this many, waiting at most this long.
     inventory_batch_max: int = Field(default=2000, ge=1)
     inventory_batch_seconds: float = Field(default=0.02, gt=0)
+    # Rows kept only to recognise replays (released holds, settled orders' holds, old
+    # orders' versions) are removed once settled this long; inputs older than what a
+    # partition removed are then dropped (streams.retention). Pruning runs this often
+    # (0: never).
+    replay_horizon_days: float = Field(default=7.0, ge=1)
+    prune_interval_seconds: float = Field(default=3600.0, ge=0)
+    # Anti-entropy: every SKU's availability is sent to the stores again this often,
+    # changed or not, so a store converges after a lost command (0: never).
+    availability_resync_seconds: float = Field(default=900.0, ge=0)
     # How long the producer waits to fill a request: changelog rows and outputs of one
     # batch then travel in a few produce requests instead of one each (Faust's default
     # is 0).

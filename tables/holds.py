@@ -130,6 +130,14 @@ def desired(state: OrderHolds) -> dict[str, tuple[str, Decimal]]:
     return held
 
 
+def settled_since(state: OrderHolds) -> str | None:
+    """Since when the order holds nothing any more (its last snapshot or ERP
+    confirmation, whichever is later), or None while a line still holds stock."""
+    if any(s.quantity > 0 and s.converted_at is None for s in state.sent.values()):
+        return None
+    return max(state.version, state.confirmed_at or "")
+
+
 def _settle(state: OrderHolds, reason: str) -> Result:
     events: list[HoldEvent] = []
     sent = dict(state.sent)

@@ -183,6 +183,21 @@ def counting(state: SkuState, key: str, hold: Hold) -> bool:
     return hold.converted_at is None or key in state.converting
 
 
+def settled_since(state: SkuState, key: str, hold: Hold) -> str | None:
+    """Since when a hold no longer counts or can count (released to zero, or converted
+    and covered by a stock read), or None while it counts."""
+    if hold.converted_at is not None:
+        return None if key in state.converting else max(hold.version, hold.converted_at)
+    return hold.version if hold.quantity == 0 else None
+
+
+def hold_version(kind: str, body: dict[str, Any]) -> str:
+    """How old a hold event is: its order's snapshot, or for a conversion the ERP's
+    confirmation (what the replay guard compares with the pruned horizon)."""
+    moment = body["confirmed_at"] if kind == "HoldConverted" else body["order_version"]
+    return str(moment.isoformat())
+
+
 def held(state: SkuState) -> Decimal:
     return state.open + sum((q for q, at in state.converting.values()
                              if counts(at, state.read_at)), ZERO)

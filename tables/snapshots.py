@@ -46,3 +46,9 @@ def judge(seen: Seen | None, modified: str, digest: str) -> Verdict:
     if modified < seen.modified:
         return Verdict.STALE
     return Verdict.SAME if digest == seen.digest else Verdict.CONFLICT
+
+
+def prunable(key: bytes, seen: Seen | None, horizon: str) -> bool:
+    """An order's version row not modified since before ``horizon`` (products are kept:
+    their rows are bounded by the catalogue and carry the SKU a deletion needs)."""
+    return seen is not None and b":order:" in key and seen.modified < horizon

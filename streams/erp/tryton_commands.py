@@ -244,6 +244,9 @@ class TrytonCommands:
         refund_id = cmd["refund_id"]
         done = await self._refund_document(refund_id)
         if done is not None:
+            # Tagged first, so an earlier attempt may have stopped anywhere after the
+            # tag: drive the document on to where a whole attempt would have left it.
+            await self._finish_refund_document(done, cmd)
             return Outcome(done, duplicate=True)
         sale = await self._sale_by_reference(cmd["order_id"])
         if sale is None:
@@ -262,6 +265,18 @@ class TrytonCommands:
             if found:
                 return f"{model}:{found[0]}"
         return None
+
+    async def _finish_refund_document(self, document: str, cmd: dict[str, Any]) -> None:
+        model, _, raw_id = document.partition(":")
+        if model == "sale.sale":
+            read = await self.client.model("sale.sale", "read", [int(raw_id)], ["state"])
+            await self._confirm({"id": int(raw_id), "state": read[0]["state"]})
+            await self._post_return_credit(int(raw_id), cmd)
+            return
+        read = await self.client.model("account.invoice", "read", [int(raw_id)], ["state"])
+        if read[0]["state"] == "draft":
+            await self._credit_exactly(int(raw_id), cmd["amount"])
+            await self.client.model("account.invoice", "post", [int(raw_id)])
 
     async def _return_sale(self, sale: dict[str, Any], cmd: dict[str, Any]) -> str:
         """Goods come back: Tryton's return sale (negative lines for the refunded
@@ -373,7 +388,8 @@ class TrytonCommands:
             "account.invoice.credit", "account.invoice", [invoice["id"]],
             [("credit", {"start": {"with_refund": False}})])
         credit_id = _opened_record(result)
-        await self._credit_exactly(credit_id, cmd["amount"])
+        # Tagged before any step that can fail, so that a retry finds it and finishes it
+        # (create_credit_note) instead of crediting the invoice a second time.
         try:
             await self.client.model("account.invoice", "write", [credit_id], {
                 "woosync_reference": cmd["refund_id"], "reference": cmd["order_id"],
@@ -381,6 +397,7 @@ class TrytonCommands:
         except TrytonUserError:
             await self.client.model("account.invoice", "delete", [credit_id])
             raise
+        await self._credit_exactly(credit_id, cmd["amount"])
         await self.client.model("account.invoice", "post", [credit_id])
         return f"account.invoice:{credit_id}"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -22,12 +23,13 @@ from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.woo import ids
 from streams.woo.client import StoreClients, WooClient, WooRejected, WooUnavailable
-from streams.woo.sink_plan import ProductRef, availability_requests, coalesce
+from streams.woo.sink_plan import ProductRef, availability_requests, coalesce, issued_at
 from tables.order_status import may_write
 from tables.stock import stock_holder
 
 TRACKING_META = "_wc_shipment_tracking_items"
 MISSING_TTL = 300.0  # seconds before a SKU the store lacked is looked up again
+APPLIED_MAX = 500_000
 
 
 @dataclass(frozen=True)
@@ -49,15 +51,22 @@ class StoreSink:
                            for store in settings.stores}
         self.refs: dict[tuple[str, str], ProductRef] = {}
         self.missing: dict[tuple[str, str], float] = {}
+        # When the availability last applied to each (store, SKU) was issued: an older
+        # command (late, or replayed from the dead letters) is superseded, not applied.
+        # In memory, bounded: after a restart the resync re-establishes the truth.
+        self.applied: dict[tuple[str, str], datetime] = {}
         self.reports: list[Report] = []
 
     async def apply(self, commands: list[Message]) -> list[Report]:
         """Apply one batch; return one report per command, in no particular order."""
         self.reports = []
-        plan = coalesce(commands)
+        plan = coalesce(commands, self.applied)
         for earlier, later in plan.superseded:
             self._report(earlier, Delivery(0, result=f"superseded by "
                                                  f"{later.body['command_id']}"), True)
+        for stale in plan.stale:
+            self._report(stale, Delivery(0, result="superseded by a newer value applied"),
+                         True)
         by_store: dict[str, list[Message]] = {}
         for (store, _sku), command in plan.latest.items():
             by_store.setdefault(store, []).append(command)
@@ -98,8 +107,15 @@ class StoreSink:
                     self._report(command, Delivery(delivery.attempts,
                                                          rejected=str(result["error"])))
                 else:
+                    self._applied(command)
                     self._report(command, Delivery(delivery.attempts,
                                                          result=str(item["id"])))
+
+    def _applied(self, command: Message) -> None:
+        if len(self.applied) >= APPLIED_MAX:
+            self.applied.clear()  # forgetting only lets an old value through until resync
+        key = (command.body["store"], command.body["sku"])
+        self.applied[key] = max(issued_at(command), self.applied.get(key, issued_at(command)))
 
     async def _ref(self, client: WooClient, store: str, sku: str) -> ProductRef | None:
         if (store, sku) in self.refs:

@@ -212,3 +212,36 @@ async def test_feed_reports_the_sale_and_stock_equal_to_trytons_own(
 async def _warehouse_id(client: TrytonClient, code: str) -> int:
     found = await client.model("stock.location", "search", [("code", "=", code)], 0, 1, None)
     return int(found[0])
+
+
+async def test_a_credit_note_left_tagged_in_draft_is_finished_on_retry(
+    adapter: TrytonAdapter, erp_admin: TrytonClient
+) -> None:
+    """An attempt that stopped after tagging its credit note (a timeout, a crash) left a
+    draft: the retry finds it by its reference, makes it equal the refund and posts it,
+    and credits the invoice no second time."""
+    order_id = _order_id()
+    await adapter.execute(_cmd(samples.create_sales_order(
+        order_id, NOW, [("MUG", 2)], shipping=Decimal(0))))
+    refund = samples.create_credit_note(order_id, 31, NOW, [], Decimal("7.00"),
+                                        restock=False)
+    sale = await erp_admin.model("sale.sale", "search_read",
+                                 [("woosync_reference", "=", order_id)], 0, 1, None,
+                                 ["invoices"])
+    invoice_id = sale[0]["invoices"][0]
+    state = await erp_admin.model("account.invoice", "read", [invoice_id], ["state"])
+    if state[0]["state"] == "draft":
+        await erp_admin.model("account.invoice", "post", [invoice_id])
+    # What the interrupted attempt did: the credit wizard, then the tag; nothing more.
+    result = await erp_admin.wizard("account.invoice.credit", "account.invoice",
+                                    [invoice_id], [("credit", {"start": {"with_refund": False}})])
+    credit_id = next(int(part["res_id"][0]) for action in result["actions"]
+                     for part in action if isinstance(part, dict) and part.get("res_id"))
+    await erp_admin.model("account.invoice", "write", [credit_id], {
+        "woosync_reference": refund["refund_id"], "reference": order_id})
+
+    outcome = await adapter.execute(_cmd(refund, "woosync.CreateCreditNote"))
+    assert outcome.duplicate and outcome.result_ref == f"account.invoice:{credit_id}"
+    notes = await _credit_notes(erp_admin, refund["refund_id"])
+    assert [(n["id"], n["total_amount"], n["state"]) for n in notes] == [
+        (credit_id, Decimal("-7.00"), "posted")]

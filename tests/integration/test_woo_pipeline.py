@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from devstack import seed_data
+from devstack.kafka_broker import free_port
 from devstack.producer import CanonicalProducer
 from devstack.supervise import WORKER_READY, ManagedProcess, worker_process
 from streams import topics as t
@@ -40,10 +41,12 @@ class Shop:
     emulator: EmulatorThread
     worker: ManagedProcess
     settings: Settings
+    ingress_port: int
 
     @property
     def ingress(self) -> str:
-        return f"http://127.0.0.1:{self.settings.web_port}/webhooks/woocommerce/{self.store}"
+        # The worker serves the webhook endpoint on a port of its own here.
+        return f"http://127.0.0.1:{self.ingress_port}/webhooks/woocommerce/{self.store}"
 
     def control(self, path: str, body: dict[str, Any]) -> Any:
         request = urllib.request.Request(f"{self.emulator.url}/__emulator/{path}",
@@ -72,7 +75,9 @@ def shop(settings: Settings, tmp_path: Path) -> Iterator[Shop]:
                               catalogue=seed_data.store_catalogue()).start()
     stores = {store: {"rest_url": emulator.api, "consumer_key": "ck_demo",
                       "consumer_secret": "cs_demo", "webhook_secret": SECRET}}
+    ingress_port = free_port()
     env = {**worker_env(settings), "WOOSYNC_STORES": json.dumps(stores),
+           "WOOSYNC_INGRESS_PORT": str(ingress_port),
            "WOOSYNC_WOO_SWEEP_INTERVAL": "1", "WOOSYNC_WOO_SWEEP_OVERLAP_SECONDS": "5",
            "WOOSYNC_ERP_POLL_INTERVAL": "3600", "WOOSYNC_SINK_COALESCE_SECONDS": "0.2",
            "WOOSYNC_RETRY_CAP_SECONDS": "0.5", "WOOSYNC_BREAKER_RESET_SECONDS": "0.5",
@@ -80,7 +85,8 @@ def shop(settings: Settings, tmp_path: Path) -> Iterator[Shop]:
            # the shared broker (a flash sale before this left thousands of events).
            "WOOSYNC_CONSUMER_OFFSET_RESET": "latest"}
     worker = worker_process(tmp_path / "worker.log", env).start(WORKER_READY)
-    yield Shop(store, emulator, worker, settings.model_copy(update={"stores": {}}))
+    yield Shop(store, emulator, worker, settings.model_copy(update={"stores": {}}),
+               ingress_port)
     worker.stop()
     emulator.stop()
 
@@ -201,6 +207,9 @@ def test_bad_input_is_refused_and_nothing_is_published(shop: Shop) -> None:
     ping = b"webhook_id=12"
     assert _post(shop.ingress, ping, {"Content-Type": "application/x-www-form-urlencoded"}
                  ) == 200
+    # The ingress has its own port: the worker's web port does not take webhooks.
+    on_web_port = shop.ingress.replace(str(shop.ingress_port), str(shop.settings.web_port))
+    assert _post(on_web_port, body, _signed(body)) == 404
     # The one valid delivery is published; none of the refused ones are.
     assert _post(shop.ingress, body, _signed(body)) == 200
     # Each refusal was answered before the valid post was made, and anything published

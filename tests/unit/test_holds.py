@@ -219,3 +219,17 @@ def test_failed_and_refunded_keep_what_the_order_held() -> None:
     state, _ = apply_order(state, _order("processing", 20), SKUS)
     _, events = apply_order(state, _order("failed", 21), SKUS)
     assert events == []  # still held: WooCommerce does not restore on failed
+
+
+def test_an_order_is_settled_once_no_line_holds_unconverted_stock() -> None:
+    from decimal import Decimal
+
+    from tables.holds import OrderHolds, Sent, settled_since
+
+    holding = OrderHolds("woo:demo:1", version="v2", sent={"1": Sent("MUG", Decimal(2))})
+    assert settled_since(holding) is None
+    converted = OrderHolds("woo:demo:1", version="v2", confirmed_at="v3",
+                           sent={"1": Sent("MUG", Decimal(2), "v3")})
+    assert settled_since(converted) == "v3"
+    released = OrderHolds("woo:demo:1", version="v4", sent={"1": Sent("MUG", Decimal(0))})
+    assert settled_since(released) == "v4"

@@ -31,3 +31,20 @@ def test_variations_use_their_parents_batch_endpoint() -> None:
         "/products/batch": [{"id": 10, "manage_stock": True, "stock_quantity": 5}],
         "/products/20/variations/batch": [{"id": 21, "manage_stock": True,
                                            "stock_quantity": 0}]}
+
+
+def test_a_command_issued_before_the_newest_applied_is_stale() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def issued(command_id: str, quantity: int, at: datetime) -> Message:
+        message = _set(command_id, "A", quantity)
+        message.body["envelope"] = {"observed_at": at}
+        return message
+
+    applied = {("eu", "A"): t0}
+    plan = coalesce([issued("old", 9, t0 - timedelta(minutes=5)),
+                     issued("new", 4, t0 + timedelta(seconds=1))], applied)
+    assert [m.body["command_id"] for m in plan.stale] == ["old"]  # a replay of the past
+    assert plan.latest[("eu", "A")].body["command_id"] == "new"

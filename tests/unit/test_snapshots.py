@@ -49,3 +49,12 @@ def test_any_order_or_duplication_ends_at_the_newest_version(items: list[tuple[i
     assert final == f"2026-11-28T07:00:{max(s for s, _ in items):02d}"
     # Never goes back in time.
     assert published == sorted(published)
+
+
+def test_only_order_versions_older_than_the_horizon_are_prunable() -> None:
+    from tables.snapshots import prunable
+
+    old = Seen("2026-01-01T00:00:00+00:00", "d")
+    assert prunable(b"demo:order:7", old, "2026-06-01T00:00:00+00:00")
+    assert not prunable(b"demo:order:7", old, "2025-06-01T00:00:00+00:00")
+    assert not prunable(b"demo:product:7", old, "2026-06-01T00:00:00+00:00")
