@@ -9,8 +9,10 @@ own. A worker whose agents read a table none of them writes refuses to start.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import faust
+from mode import Service
 
 from streams.codec import Codec
 from streams.erp.adapter import ErpAdapter
@@ -105,11 +107,27 @@ def create_app(settings: Settings, agents: Sequence[AgentSpec] | None = None) ->
     web.register(runtime)
     dlq_web.register(runtime)
     ingress.register(runtime)
+    app.service(OutsideClients(runtime))  # type: ignore[arg-type]
     chosen = default_agents(settings.agents) if agents is None else list(agents)
     check_tables(chosen)
     for spec in chosen:
         spec.register(runtime)
     return runtime
+
+
+class OutsideClients(Service):
+    """Closes the HTTP clients of the outside systems (each store's REST client, the
+    ERP's) when the worker stops, so that none is left open at exit."""
+
+    def __init__(self, runtime: Runtime, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runtime = runtime
+
+    async def on_stop(self) -> None:
+        if self.runtime.stores is not None:
+            await self.runtime.stores.close()
+        if self.runtime.erp is not None:
+            await self.runtime.erp.close()
 
 
 def make_adapter(settings: Settings) -> ErpAdapter:

@@ -4,7 +4,8 @@ operations endpoints.
 ``/health`` (liveness): 200 while the worker's services run, 503 once it has crashed.
 ``/ready`` (readiness): 200 only when the tables are recovered and no rebalance is under
 way, the broker answers a metadata request, and every agent has running actors; 503
-otherwise, naming each check that failed. ``/metrics``: Prometheus text.
+otherwise, naming each check that failed, with this worker's partitions of each topic.
+``/metrics``: Prometheus text.
 ``/openapi.json``: the web API (streams.openapi).
 
 ``operations`` wraps a page so that it answers only to ``Authorization: Bearer <admin
@@ -73,7 +74,8 @@ def register(runtime: Runtime) -> None:
         checks = {"recovered": _recovered(runtime), "broker": await broker.reachable(),
                   "agents": _agents_running(runtime)}
         ok = all(checks.values())
-        return web.json({"ready": ok, "checks": checks}, status=200 if ok else 503)
+        return web.json({"ready": ok, "checks": checks, "assigned": _assigned(runtime)},
+                        status=200 if ok else 503)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
@@ -90,6 +92,19 @@ def _recovered(runtime: Runtime) -> bool:
     recovery = app.tables.recovery  # type: ignore[attr-defined]  # (on the concrete class)
     return bool(recovery.completed.is_set() and not recovery.in_recovery
                 and not app.rebalancing)
+
+
+def _assigned(runtime: Runtime) -> dict[str, list[int]]:
+    """This worker's partitions of each topic it reads (what Faust's /router/ page told
+    of the whole cluster, which is off: each worker says only its own)."""
+    out: dict[str, list[int]] = {}
+    try:
+        assignment = runtime.app.consumer.assignment()
+    except Exception:  # no consumer yet: nothing assigned
+        return out
+    for tp in assignment:
+        out.setdefault(tp.topic, []).append(tp.partition)
+    return {topic: sorted(parts) for topic, parts in sorted(out.items())}
 
 
 def _agents_running(runtime: Runtime) -> bool:

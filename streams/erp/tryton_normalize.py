@@ -43,9 +43,29 @@ def _is_refund(reference: str | None) -> bool:
     return bool(reference) and ":refund:" in str(reference)
 
 
+class UnreadableRecord(ValueError):
+    """A raw record that is not what the feed reads from Tryton (a field missing or of
+    another type): refused with the field, never half normalized."""
+
+
 def normalize(model: str, record_id: str, body: bytes, read_at: datetime
               ) -> list[CanonicalOutput]:
+    """The canonical messages ``body`` means; UnreadableRecord when it is not a record
+    of ``model`` as the feed reads it."""
+    try:
+        return _normalize(model, record_id, body, read_at)
+    except (KeyError, TypeError, AttributeError, IndexError, ArithmeticError,
+            UnicodeDecodeError, RecursionError) as exc:
+        # ArithmeticError: decimal.InvalidOperation for a money field that is no number.
+        raise UnreadableRecord(f"{model}:{record_id} is not a record the feed reads:"
+                               f" {type(exc).__name__} {exc}") from exc
+
+
+def _normalize(model: str, record_id: str, body: bytes, read_at: datetime
+               ) -> list[CanonicalOutput]:
     row = loads(body.decode())
+    if not isinstance(row, dict):
+        raise TypeError(f"a JSON object, not {type(row).__name__}")
     read_at = _utc(read_at)
     if model == "woosync.stock_level":
         return [_stock_level(row, read_at)]

@@ -2,7 +2,8 @@
 commands, and the store still converges, twice over: the anti-entropy resync sends every
 value again once the store is back, and the operator replays the dead letters with the
 CLI (each replayed once; asking again replays nothing). Operations pages need the token;
-the worker's log holds none of the configured secrets nor a shopper's e-mail address."""
+the worker's log holds none of the configured secrets nor a shopper's e-mail address,
+and its shutdown leaves no HTTP client open."""
 
 from __future__ import annotations
 
@@ -100,7 +101,11 @@ async def test_a_long_store_outage_ends_with_the_store_converged(
     assert status == 200 and page["total"] == len(letters)
     assert all(item["replays"][0]["by"] == "test-ops" for item in page["items"])
 
-    log = await asyncio.to_thread(Path(stack.worker.log_file).read_text, errors="replace")
+    # A clean stop: every outside client closed.
+    log_file = Path(stack.worker.log_file)
+    await asyncio.to_thread(stack.worker.stop)
+    log = await asyncio.to_thread(log_file.read_text, errors="replace")
+    assert "Unclosed client session" not in log and "Unclosed connector" not in log
     for secret in (TEST_STORE["consumer_secret"], SECRET, TEST_ADMIN_TOKEN,
                    seed_data.INTEGRATION_PASSWORD):
         assert secret not in log

@@ -105,14 +105,16 @@ def test_either_worker_answers_for_every_sku_and_survives_the_other(
     settings: Settings, workers: list[tuple[ManagedProcess, int]]
 ) -> None:
     (first, first_port), (_, second_port) = workers
-    changelog = f"{settings.app_id}-inventory-changelog"
-    # Wait until the group is stable: both workers own part of the inventory table.
+    # Wait until the group is stable: both workers ready, each owning part of the
+    # inventory's partitions.
     deadline = time.monotonic() + 60
-    owned: dict[str, set[int]] = {}
+    owned: dict[int, set[int]] = {}
     while time.monotonic() < deadline:
-        status, hosts = _get(first_port, "/router/")
-        if status == 200:
-            owned = {host: set(tps.get(changelog, [])) for host, tps in hosts.items()}
+        owned = {}
+        for port in (first_port, second_port):
+            status, ready = _get(port, "/ready")
+            if status == 200:
+                owned[port] = set(ready["assigned"].get(t.ERP_STOCK.name, []))
         if len(owned) == 2 and all(owned.values()):
             break
         time.sleep(1)
