@@ -11,6 +11,10 @@ and skipped (its date still moves the cursor on, as an unreadable date does not)
 store whose sweep fails in any way (down, or answering what cannot be read) is logged
 and counted while the other stores and kinds are swept; its cursor stays, so its next
 run reads the same window again.
+
+Each run also reads every store's webhooks: ``woosync_store_webhooks{store,status}``
+counts them by status, and a paused or disabled one (WooCommerce disables a webhook after
+repeated failed deliveries) is logged as a warning each run until re-enabled.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from streams.errors import reason
 from streams.runtime import AgentSpec, Runtime
 from streams.woo import ids
 from streams.woo.client import WooError
-from streams.woo.sweep import changed, modified
+from streams.woo.sweep import changed, modified, webhook_health
 
 log = logging.getLogger("woosync.woo_sweep")
 FEED = "woo"
@@ -49,6 +53,7 @@ async def sweep(runtime: Runtime, current: dict[str, str], overlap: timedelta) -
     stores = runtime.stores
     assert stores is not None
     for store in runtime.settings.stores:
+        await _check_webhooks(runtime, store)
         for kind in ("orders", "products"):
             key = f"{store}:{kind}"
             name = f"{FEED}:{key}"
@@ -78,6 +83,23 @@ async def sweep(runtime: Runtime, current: dict[str, str], overlap: timedelta) -
                                        source_version=newest, trace_subject=name)
                 await runtime.emit(topics.FEED_CURSORS, name, "woosync.FeedCursor",
                                    {"feed": name, "cursor": newest}, cause)
+
+
+async def _check_webhooks(runtime: Runtime, store: str) -> None:
+    """Count the store's webhooks by status and warn about each one not active."""
+    assert runtime.stores is not None
+    try:
+        health = await webhook_health(runtime.stores[store])
+    except Exception as exc:  # the sweep goes on; the webhooks are read next run
+        log.warning("webhooks of %s not read: %s", store, reason(exc))
+        return
+    for status in ("active", "paused", "disabled"):
+        runtime.metrics.store_webhooks.labels(store, status).set(len(health.get(status, [])))
+    for status, hooks in sorted(health.items()):
+        if status != "active":
+            log.warning("store %s: webhooks %s are %s: WooCommerce delivers nothing on"
+                        " them (the sweep still reads every change); re-enable them in the"
+                        " store", store, ", ".join(hooks), status)
 
 
 async def _publish(runtime: Runtime, store: str, resource: str, item: dict[str, Any]) -> None:

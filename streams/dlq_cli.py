@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
 from typing import Any
 
 from streams import dlq, topics
@@ -48,8 +47,8 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic")
     parser.add_argument("--stage")
     parser.add_argument("--error-class")
-    parser.add_argument("--since", type=datetime.fromisoformat)
-    parser.add_argument("--until", type=datetime.fromisoformat)
+    parser.add_argument("--since", type=dlq.parse_time, help="ISO time (UTC if no zone)")
+    parser.add_argument("--until", type=dlq.parse_time)
     parser.add_argument("--not-replayed", action="store_true")
 
 

@@ -35,6 +35,8 @@ def register(runtime: Runtime) -> None:
     @guard
     async def listing(web: Any, request: Any) -> Any:
         query = request.query
+        if query.get("not_replayed", "0") not in ("0", "1", "true", "false"):
+            return web.json({"error": "not_replayed is 1, 0, true or false"}, status=400)
         try:
             chosen = dlq.Selection(
                 query.get("topic"), query.get("stage"), query.get("error_class"),
@@ -47,8 +49,14 @@ def register(runtime: Runtime) -> None:
 
     @app.page("/dlq/replay")
     class Replay(View):
+        async def get(self, request: Any) -> Any:
+            return await guard(_not_allowed)(self, request)
+
         async def post(self, request: Any) -> Any:
             return await guard(_replay)(self, request)
+
+    async def _not_allowed(web: Any, request: Any) -> Any:
+        return web.json({"error": "replay is a POST with a JSON body"}, status=405)
 
     # Registered after /dlq/replay: the first route whose pattern matches answers.
     @app.page("/dlq/{letter}")
@@ -90,7 +98,8 @@ def register(runtime: Runtime) -> None:
 
 
 def _moment(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
+    """A filter's time; absent is no filter, anything else must be a time (ValueError)."""
+    return None if text is None else dlq.parse_time(text)
 
 
 def _plain(value: Any) -> Any:

@@ -23,11 +23,13 @@ from typing import Any
 from streams import topics
 from streams.compacted import read_compacted
 from streams.inventory_config import channels, feed_stale, partition_of, policy
+from streams.openapi import SKU_PATTERN
 from streams.runtime import AgentSpec, Runtime
+from streams.web import settling
 from tables.inventory import Hold, SkuState, atp, counting, held
 from tables.registry import HOLD_LINES, INVENTORY, feed_key
 
-SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$")
+SKU = re.compile(SKU_PATTERN)
 
 
 # A SKU's page lists at most this many holds (the sums always cover all of them).
@@ -71,7 +73,8 @@ def reservation(runtime: Runtime, state: SkuState, holds: list[tuple[str, Hold]]
                                                       "stale": p.stale, "at": p.at}
                                            if p else None)(state.published.get(c.store))}
                    for c in channels(settings, state.sku)},
-        "feed": {"polled_at": feed["polled_at"] if feed else None,
+        # A partition's feed row may exist before any heartbeat (judged stale first).
+        "feed": {"polled_at": (feed or {}).get("polled_at"),
                  "stale": feed_stale(settings, feed, datetime.now(UTC))},
     }
 
@@ -87,6 +90,9 @@ def register(runtime: Runtime) -> None:
     async def reservations(web: Any, request: Any, sku: str) -> Any:
         if not SKU.match(sku):
             return web.json({"error": f"malformed SKU {sku!r}"}, status=400)
+        busy = settling(web, runtime)
+        if busy is not None:
+            return busy
         data = table.get(sku.encode())
         if not data:
             return web.json({"error": f"unknown SKU {sku!r}"}, status=404)

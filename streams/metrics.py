@@ -40,6 +40,10 @@ class Metrics:
         self.timer_errors = Counter(
             "woosync_timer_errors", "Timer runs that raised (the timer runs again next"
             " interval), by timer", ["timer"], registry=self.registry)
+        self.store_webhooks = Gauge(
+            "woosync_store_webhooks", "The store's webhooks by status (a disabled one"
+            " delivers nothing), as last read by the sweep", ["store", "status"],
+            registry=self.registry)
         self.rows_pruned = Counter(
             "woosync_rows_pruned", "Settled rows removed after the replay horizon, by table",
             ["table"], registry=self.registry)

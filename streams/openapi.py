@@ -10,28 +10,40 @@ from typing import Any
 from streams.settings import Settings
 
 _JSON = {"application/json": {"schema": {"type": "object"}}}
+# What the pages accept (they answer 400 to anything else); the pages use these too.
+SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
+STORE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ORDER_NUMBER_PATTERN = r"^[0-9]{1,18}$"
+LETTER_PATTERN = r"^dlq:[0-9]{1,9}:[0-9]{1,19}$"
 
 
 def _answers(*codes: int) -> dict[str, Any]:
     text = {200: "ok", 202: "accepted", 400: "malformed request", 401: "no or wrong token",
             403: "operations endpoints off (no admin token configured)",
-            404: "not found", 413: "body too large", 422: "edit refused by the schema",
+            404: "not found", 405: "method not allowed", 413: "body too large",
+            422: "edit refused by the schema",
             503: "not ready, or the broker did not take it"}
     return {str(code): {"description": text[code], "content": _JSON} for code in codes}
 
 
 def _param(name: str, where: str = "path", pattern: str | None = None,
-           kind: str = "string") -> dict[str, Any]:
+           kind: str = "string", fmt: str | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": kind}
     if pattern:
         schema["pattern"] = pattern
+    if fmt:
+        schema["format"] = fmt
     return {"name": name, "in": where, "required": where == "path", "schema": schema}
 
 
 def document(settings: Settings) -> dict[str, Any]:
     admin: list[dict[str, list[str]]] = [{"admin": []}]
-    dlq_filters = [_param(n, "query") for n in ("topic", "stage", "error_class", "since",
-                                                "until", "not_replayed")]
+    dlq_filters = [*(_param(n, "query") for n in ("topic", "stage", "error_class")),
+                   *(_param(n, "query", fmt="date-time") for n in ("since", "until")),
+                   {**_param("not_replayed", "query"),
+                    "schema": {"type": "string", "enum": ["0", "1", "true", "false"]}}]
+    order = [_param("store", pattern=STORE_PATTERN),
+             _param("woo_id", pattern=ORDER_NUMBER_PATTERN)]
     return {
         "openapi": "3.0.3",
         "info": {"title": "woosync worker", "version": "1"},
@@ -46,7 +58,8 @@ def document(settings: Settings) -> dict[str, Any]:
                                       "responses": _answers(200)}},
             "/reservations/{sku}": {"get": {
                 "summary": "a SKU's holds and ATP (routed to the SKU's owner)",
-                "parameters": [_param("sku")], "responses": _answers(200, 400, 404)}},
+                "parameters": [_param("sku", pattern=SKU_PATTERN)],
+                "responses": _answers(200, 400, 404, 503)}},
             "/availability": {"get": {
                 "summary": "every SKU's last published availability, paged",
                 "parameters": [_param("page", "query", kind="integer"),
@@ -54,30 +67,33 @@ def document(settings: Settings) -> dict[str, Any]:
                 "responses": _answers(200, 400)}},
             "/orders/{store}/{woo_id}": {"get": {
                 "summary": "an order's row: both systems and woosync's commands",
-                "security": admin, "parameters": [_param("store"), _param("woo_id")],
-                "responses": _answers(200, 400, 401, 403, 404)}},
+                "security": admin, "parameters": order,
+                "responses": _answers(200, 400, 401, 403, 404, 503)}},
             "/orders/{store}/{woo_id}/trace": {"get": {
                 "summary": "every event of both systems about an order, in time order",
-                "security": admin, "parameters": [_param("store"), _param("woo_id")],
-                "responses": _answers(200, 400, 401, 403, 404)}},
+                "security": admin, "parameters": order,
+                "responses": _answers(200, 400, 401, 403, 404, 503)}},
             "/dlq": {"get": {"summary": "dead letters, filtered", "security": admin,
                              "parameters": dlq_filters,
                              "responses": _answers(200, 400, 401, 403)}},
             "/dlq/{letter}": {"get": {
                 "summary": "one dead letter, its message decoded", "security": admin,
-                "parameters": [_param("letter")], "responses": _answers(200, 401, 403, 404)}},
-            "/dlq/replay": {"post": {
+                "parameters": [_param("letter", pattern=LETTER_PATTERN)],
+                "responses": _answers(200, 401, 403, 404)}},
+            "/dlq/replay": {"get": {"summary": "(replay is a POST)", "security": admin,
+                                    "responses": _answers(401, 403, 405)}, "post": {
                 "summary": "replay dead letters to their topics", "security": admin,
                 "requestBody": {"required": True, "content": {"application/json": {
-                    "schema": {"type": "object", "properties": {
-                        "ids": {"type": "array", "items": {"type": "string"}},
+                    "schema": {"type": "object", "required": ["ids"], "properties": {
+                        "ids": {"type": "array", "minItems": 1,
+                                "items": {"type": "string"}},
                         "set": {"type": "array", "items": {"type": "string"}},
                         "again": {"type": "boolean"}, "dry_run": {"type": "boolean"},
                         "by": {"type": "string"}}}}}},
                 "responses": _answers(200, 400, 401, 403, 404, 422)}},
             "/webhooks/woocommerce/{store}": {"post": {
                 "summary": "WooCommerce webhook deliveries (HMAC-signed)",
-                "parameters": [_param("store")],
+                "parameters": [_param("store", pattern=STORE_PATTERN)],
                 "requestBody": {"content": {"application/json": {
                     "schema": {"type": "object"}}}},
                 "responses": _answers(200, 400, 401, 404, 413, 503)}},

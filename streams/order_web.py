@@ -18,13 +18,14 @@ from typing import Any
 
 from faust.exceptions import SameNode
 
+from streams.openapi import ORDER_NUMBER_PATTERN, STORE_PATTERN
 from streams.runtime import AgentSpec, Runtime
-from streams.web import operations
+from streams.web import operations, settling
 from streams.woo import ids
 from tables.orders import OrderState
 from tables.registry import ORDERS
 
-STORE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+STORE, NUMBER = re.compile(STORE_PATTERN), re.compile(ORDER_NUMBER_PATTERN)
 
 
 def register(runtime: Runtime) -> None:
@@ -33,7 +34,7 @@ def register(runtime: Runtime) -> None:
 
     async def row(web: Any, request: Any, store: str, woo_id: str
                   ) -> tuple[Any, OrderState | None]:
-        if not STORE.match(store) or not woo_id.isdigit() or len(woo_id) > 19:
+        if not STORE.match(store) or not NUMBER.match(woo_id):
             return web.json({"error": f"malformed order {store!r}/{woo_id!r}: a store id"
                              " and a numeric order id"}, status=400), None
         key = ids.order_id(store, int(woo_id))
@@ -41,6 +42,9 @@ def register(runtime: Runtime) -> None:
             return await app.router.route_req(table.name, key, web, request), None
         except SameNode:
             pass
+        busy = settling(web, runtime)
+        if busy is not None:
+            return busy, None
         data = table.get(key.encode())
         if not data:
             return web.json({"error": f"unknown order {key!r}"}, status=404), None

@@ -87,6 +87,15 @@ def register(runtime: Runtime) -> None:
         return web.json(openapi.document(runtime.settings))
 
 
+def settling(web: Any, runtime: Runtime) -> Any | None:
+    """A 503 to answer instead of reading tables while this worker rebalances or
+    recovers them (a read then may hit a partition not open yet); None when settled."""
+    if _recovered(runtime):
+        return None
+    return web.json({"error": "this worker is taking over partitions; try again shortly"},
+                    status=503, headers={"Retry-After": "1"})
+
+
 def _recovered(runtime: Runtime) -> bool:
     app = runtime.app
     recovery = app.tables.recovery  # type: ignore[attr-defined]  # (on the concrete class)

@@ -105,11 +105,14 @@ async def _accept(runtime: Runtime, store: str, headers: Mapping[str, str],
     }
     # WooCommerce will not send this again: answer only once the broker has it, and
     # say so when it cannot be stored (the sweep then reads the resource again).
+    sending = asyncio.ensure_future(runtime.emit(topics.WOO_RAW, key, "woosync.WooDelivery",
+                                                 delivery, cause, wait=True))
     try:
-        await asyncio.wait_for(
-            runtime.emit(topics.WOO_RAW, key, "woosync.WooDelivery", delivery, cause,
-                         wait=True), STORE_TIMEOUT_SECONDS)
+        # Shielded: the answer stops waiting, the send is not cancelled under Faust's
+        # producer (if it lands later, the normalizer's versions make it harmless).
+        await asyncio.wait_for(asyncio.shield(sending), STORE_TIMEOUT_SECONDS)
     except (KafkaError, TimeoutError, OSError) as exc:
+        sending.add_done_callback(_quietly)
         log.warning("webhook for %s not stored: %s", key, type(exc).__name__)
         return _refuse("not_stored", 503, "could not store the delivery now")
     return Answer("accepted", 200, {"ok": True})
@@ -153,6 +156,12 @@ class IngressServer(Service):
         answer = await accept(self.runtime, request.match_info["store"], request.headers,
                               request.read)
         return web.json_response(answer.body, status=answer.status)
+
+
+def _quietly(done: asyncio.Future[Any]) -> None:
+    """Collect the late outcome of a send already answered 503 (never raise it)."""
+    if not done.cancelled():
+        done.exception()
 
 
 def _int(value: str | None) -> int | None:

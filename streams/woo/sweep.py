@@ -4,6 +4,9 @@ Consumes a store's REST client, a resource kind and a cursor (the newest
 ``date_modified_gmt`` seen, the store's own clock); produces every order or product
 (variations included) modified since the cursor less an overlap, read with
 ``modified_after`` and ``dates_are_gmt=true``, page by page (woocommerce-facts.md 2.7).
+``webhook_health`` reads the store's webhooks: WooCommerce disables one after repeated
+failed deliveries and never delivers again on it (facts 1, "no retry"; issue #8876), so
+a disabled or paused webhook must be seen and reported, not discovered by its silence.
 """
 
 from __future__ import annotations
@@ -51,3 +54,14 @@ def modified(item: dict[str, Any]) -> str | None:
     except (KeyError, TypeError, ValueError):
         return None
     return moment.replace(tzinfo=UTC).isoformat()
+
+
+async def webhook_health(client: WooClient) -> dict[str, list[str]]:
+    """The store's webhooks by status (active, paused, disabled), each as
+    ``<id> <topic>``."""
+    found: dict[str, list[str]] = {}
+    async for page in client.pages("/webhooks", status="all"):
+        for hook in page:
+            found.setdefault(str(hook.get("status")), []).append(
+                f"{hook.get('id')} {hook.get('topic')}")
+    return found

@@ -1,4 +1,5 @@
-"""The store sweep: one bad item or one failing store stops only itself."""
+"""The store sweep: one bad item or one failing store stops only itself; a webhook the
+store disabled is counted and reported."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class Pages:
             yield page
 
 
-async def test_a_failing_store_and_a_bad_item_stop_only_themselves(make_harness: Any) -> None:
+async def test_a_failing_store_and_a_bad_item_stop_only_themselves(
+        make_harness: Any, caplog: Any) -> None:
     stores = {name: {"url": f"http://127.0.0.1:1/{name}", "consumer_key": "ck",
                      "consumer_secret": "cs", "webhook_secret": "s"} for name in ("bad", "good")}
     h: Harness = await make_harness([woo_sweep.AGENT], stores=stores)
@@ -33,7 +35,9 @@ async def test_a_failing_store_and_a_bad_item_stop_only_themselves(make_harness:
         "good": Pages({"/orders": [[
             {"date_modified_gmt": "2026-12-01T10:00:00"},  # no id: cannot be keyed
             {"id": 7, "date_modified_gmt": None},  # published; the normalizer judges it
-            {"id": 8, "date_modified_gmt": "2026-12-01T11:00:00"}]]}),
+            {"id": 8, "date_modified_gmt": "2026-12-01T11:00:00"}]],
+            "/webhooks": [[{"id": 3, "topic": "order.updated", "status": "disabled"},
+                           {"id": 4, "topic": "order.created", "status": "active"}]]}),
     }
     current: dict[str, str] = {}
     await woo_sweep.sweep(h.runtime, current, timedelta(seconds=120))
@@ -44,3 +48,9 @@ async def test_a_failing_store_and_a_bad_item_stop_only_themselves(make_harness:
     assert polls.labels("woo:bad:orders", "error")._value.get() == 1
     assert polls.labels("woo:good:orders", "bad_item")._value.get() == 1
     assert polls.labels("woo:bad:products", "ok")._value.get() == 1
+    # A webhook WooCommerce disabled is counted and reported.
+    hooks = h.runtime.metrics.store_webhooks
+    assert hooks.labels("good", "disabled")._value.get() == 1
+    assert hooks.labels("good", "active")._value.get() == 1
+    assert any("webhooks 3 order.updated are disabled" in r.getMessage()
+               for r in caplog.records)

@@ -77,3 +77,10 @@ def test_an_edit_the_message_cannot_take_is_refused(assignment: str, why: str) -
 def test_progress_line() -> None:
     assert dlq.progress(3, 12, width=12) == "[###.........] 3/12"
     assert dlq.progress(0, 0, width=4) == "[####] 0/0"
+
+
+def test_a_filter_time_without_a_zone_is_utc() -> None:
+    assert dlq.parse_time("2026-12-01T12:00") == NOW
+    assert dlq.parse_time("2026-12-01T13:00+01:00") == NOW
+    with pytest.raises(ValueError):
+        dlq.parse_time("")
