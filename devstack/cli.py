@@ -20,8 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     handlers = add_runtime_commands(sub)
 
-    broker = sub.add_parser("broker", help="run a local single-node Kafka broker (KRaft)")
-    broker.add_argument("--port", type=int, default=9092)
+    broker = sub.add_parser("broker", help="run a local Kafka broker (KRaft), or a cluster")
+    broker.add_argument("--port", type=int, default=9092, help="(a single node)")
+    broker.add_argument("--nodes", type=int, default=1,
+                        help="3: a three-node cluster on free ports (topics then want"
+                             " WOOSYNC_REPLICATION_FACTOR=3)")
     broker.add_argument("--data-dir", type=Path,
                         default=Path(".state/broker"), help="kept between runs")
     broker.add_argument("--fresh", action="store_true", help="wipe the data dir first")
@@ -69,13 +72,20 @@ def _fetch_kafka(args: argparse.Namespace) -> int:
 
 
 def _broker(args: argparse.Namespace) -> int:
-    from devstack.kafka_broker import LocalKafka
+    from devstack.kafka_broker import LocalKafka, LocalKafkaCluster
 
-    if args.fresh:
+    if args.fresh or args.nodes > 1:  # a cluster takes new ports, so new storage too
         shutil.rmtree(args.data_dir, ignore_errors=True)
-    kafka = LocalKafka(args.data_dir.resolve(), port=args.port).start()
-    print(f"Kafka is up: WOOSYNC_BROKER=kafka://{kafka.bootstrap}  (log: {kafka.log_file})",
-          flush=True)
+    kafka: LocalKafka | LocalKafkaCluster
+    if args.nodes > 1:
+        kafka = LocalKafkaCluster(args.data_dir.resolve(), size=args.nodes).start()
+        urls = ";".join(f"kafka://{node.bootstrap}" for node in kafka.nodes)
+        print(f"Kafka cluster of {args.nodes} is up: WOOSYNC_BROKER='{urls}'"
+              f" WOOSYNC_REPLICATION_FACTOR={min(3, args.nodes)}", flush=True)
+    else:
+        kafka = LocalKafka(args.data_dir.resolve(), port=args.port).start()
+        print(f"Kafka is up: WOOSYNC_BROKER=kafka://{kafka.bootstrap}"
+              f"  (log: {kafka.log_file})", flush=True)
     try:
         _wait_for_signal()
     finally:

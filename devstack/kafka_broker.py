@@ -102,11 +102,17 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
+def server_properties(port: int, controller_port: int, log_dir: Path, node_id: int = 1,
+                      voters: str | None = None, replicas: int = 1) -> str:
+    """One node's configuration: broker and controller in one process. ``voters`` is the
+    controller quorum (``id@host:port,...``; this node alone when None); ``replicas`` the
+    replication of the internal topics, and with more than one replica, writes need two
+    in sync (``min.insync.replicas=2``)."""
+    insync = 2 if replicas >= 3 else 1
     return "\n".join([
         "process.roles=broker,controller",
-        "node.id=1",
-        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        f"node.id={node_id}",
+        f"controller.quorum.voters={voters or f'{node_id}@127.0.0.1:{controller_port}'}",
         f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
         f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
         "inter.broker.listener.name=PLAINTEXT",
@@ -114,13 +120,16 @@ def server_properties(port: int, controller_port: int, log_dir: Path) -> str:
         "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
         f"log.dirs={log_dir}",
         "num.partitions=1",
-        # One broker: every internal topic must accept replication factor 1.
-        "offsets.topic.replication.factor=1",
+        # Internal topics as replicated as the cluster allows (one broker: 1).
+        f"offsets.topic.replication.factor={replicas}",
         "offsets.topic.num.partitions=1",
-        "transaction.state.log.replication.factor=1",
-        "transaction.state.log.min.isr=1",
-        "share.coordinator.state.topic.replication.factor=1",
-        "share.coordinator.state.topic.min.isr=1",
+        f"transaction.state.log.replication.factor={replicas}",
+        f"transaction.state.log.min.isr={insync}",
+        f"share.coordinator.state.topic.replication.factor={replicas}",
+        f"share.coordinator.state.topic.min.isr={insync}",
+        # Topics Faust creates itself (changelogs) get this; woosync's set their own.
+        f"default.replication.factor={replicas}",
+        f"min.insync.replicas={insync}",
         # The default 3 s delay only slows the first rebalance of every test.
         "group.initial.rebalance.delay.ms=0",
         # woosync creates its topics explicitly (streams.admin); Faust's changelog and
@@ -139,6 +148,11 @@ class LocalKafka:
     controller_port: int = 0
     heap: str = "512m"
     version: str = KAFKA_VERSION
+    # In a cluster (LocalKafkaCluster): this node's id, the quorum, one shared cluster id.
+    node_id: int = 1
+    voters: str | None = None
+    replicas: int = 1
+    cluster_id: str | None = None
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     @property
@@ -161,14 +175,16 @@ class LocalKafka:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         props = self.data_dir / "server.properties"
         log_dir = self.data_dir / "kraft-logs"
-        props.write_text(server_properties(self.port, self.controller_port, log_dir))
+        props.write_text(server_properties(self.port, self.controller_port, log_dir,
+                                           self.node_id, self.voters, self.replicas))
         classpath = f"{libs}/*"
         jvm = [java, f"-Xmx{self.heap}", f"-Xms{self.heap}",
                f"-Dlog4j2.configurationFile=file:{LOG_CONFIG}", "-cp", classpath]
         if not (log_dir / "meta.properties").exists():
             fmt = subprocess.run(
                 # "=" form: a random id may start with "-" and read as an option.
-                [*jvm, "kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}",
+                [*jvm, "kafka.tools.StorageTool", "format",
+                 f"--cluster-id={self.cluster_id or _cluster_id()}",
                  "--config", str(props)], capture_output=True, text=True, check=False,
             )
             if fmt.returncode != 0:
@@ -179,8 +195,16 @@ class LocalKafka:
                 start_new_session=True, # The broker shuts down cleanly on SIGTERM.
                 preexec_fn=die_with_parent(signal.SIGTERM),
             )
-        self._wait_ready(timeout)
+        if self.voters is None:  # a cluster node answers only once the quorum is up
+            self._wait_ready(timeout)
         return self
+
+    def kill(self) -> None:
+        """SIGKILL: what a crashed broker looks like to its clients and peers."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(30)
+            self.process = None
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -208,6 +232,54 @@ class LocalKafka:
         terminate(proc, timeout)
 
     def __enter__(self) -> LocalKafka:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class LocalKafkaCluster:
+    """``size`` KRaft nodes (each broker and controller) on loopback, one quorum, one
+    cluster id: the production shape, for the fault suites. Internal topics are
+    replicated to every node (up to 3) with two in sync; woosync's topics take
+    ``replication_factor`` and ``min_insync_replicas`` from the settings."""
+
+    data_dir: Path
+    size: int = 3
+    heap: str = "384m"
+    nodes: list[LocalKafka] = field(default_factory=list)
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    def start(self, timeout: float = 120.0) -> LocalKafkaCluster:
+        if not self.nodes:
+            ports = [(free_port(), free_port()) for _ in range(self.size)]
+            voters = ",".join(f"{n + 1}@127.0.0.1:{c}" for n, (_, c) in enumerate(ports))
+            cluster_id = _cluster_id()
+            self.nodes = [LocalKafka(self.data_dir / f"node{n + 1}", port, controller,
+                                     self.heap, node_id=n + 1, voters=voters,
+                                     replicas=min(3, self.size), cluster_id=cluster_id)
+                          for n, (port, controller) in enumerate(ports)]
+        for node in self.nodes:
+            if node.process is None:
+                node.start(timeout)
+        deadline = time.monotonic() + timeout
+        while not all(answers_metadata(node.bootstrap) for node in self.nodes):
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BrokerError(f"the {self.size}-node cluster did not form within"
+                                  f" {timeout:.0f}s")
+            time.sleep(0.5)
+        return self
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> LocalKafkaCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

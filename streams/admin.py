@@ -3,9 +3,9 @@
 Faust does not create the topics an app reads from (it ignores a missing source topic),
 and a topic auto-created by a producer gets the broker's default partition count, which
 breaks co-partitioning. So every entry point (worker, demo, tests) runs ``ensure_topics``
-first: missing topics are created with the configured partitions and cleanup policy; an
-existing one with another partition count or cleanup policy is an error, never silently
-used.
+first: missing topics are created with the configured partitions, replication, cleanup
+policy, retention and ``min.insync.replicas``; an existing one that differs in any of
+them is an error, never silently used.
 """
 
 from __future__ import annotations
@@ -55,17 +55,23 @@ def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL,
 def _layout_problems(admin: KafkaAdminClient, settings: Settings,
                      specs: tuple[TopicSpec, ...]) -> list[str]:
     described = {t["name"]: t for t in admin.describe_topics([s.name for s in specs])}
-    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name, configs=["cleanup.policy"])
-                 for s in specs]
+    wanted = {spec.name: spec.config(settings) for spec in specs}
+    resources = [ConfigResource(ConfigResourceType.TOPIC, s.name,
+                                configs=sorted(wanted[s.name])) for s in specs]
     configs = admin.describe_configs(resources).get("topic", {})
     problems = []
     for spec in specs:
-        count = len(described.get(spec.name, {}).get("partitions") or [])
-        if count != settings.partitions:
-            problems.append(f"{spec.name} has {count} partitions, the registry wants"
-                            f" {settings.partitions}")
-        policy = configs.get(spec.name, {}).get("cleanup.policy", {}).get("value")
-        if policy != str(spec.cleanup):
-            problems.append(f"{spec.name} has cleanup.policy={policy}, the registry wants"
-                            f" {spec.cleanup}")
+        partitions = described.get(spec.name, {}).get("partitions") or []
+        if len(partitions) != settings.partitions:
+            problems.append(f"{spec.name} has {len(partitions)} partitions, the registry"
+                            f" wants {settings.partitions}")
+        replicas = min((len(p.get("replica_nodes") or p.get("replicas") or [])
+                        for p in partitions), default=0)
+        if partitions and replicas != settings.replication_factor:
+            problems.append(f"{spec.name} has {replicas} replicas, the settings want"
+                            f" {settings.replication_factor}")
+        for name, value in sorted(wanted[spec.name].items()):
+            have = configs.get(spec.name, {}).get(name, {}).get("value")
+            if have != value:
+                problems.append(f"{spec.name} has {name}={have}, the registry wants {value}")
     return problems

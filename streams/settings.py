@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # Every co-partitioned topic has this many partitions (DESIGN.md section 3).
     partitions: int = Field(default=8, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1)
+    # Replicas that must have a write before the broker acknowledges it (producers use
+    # acks=all). None: 2 when topics have 3 or more replicas, else 1.
+    min_insync_replicas: int | None = Field(default=None, ge=1)
     table_store: str = "rocksdb://"
     data_dir: Path = Path(".state/worker")
     web_host: str = "127.0.0.1"
@@ -161,6 +164,12 @@ class Settings(BaseSettings):
             if not store_id or not store_id.replace("-", "").replace("_", "").isalnum():
                 raise ValueError(f"store id {store_id!r}: use letters, digits, '-' or '_'")
         return stores
+
+    @property
+    def insync_replicas(self) -> int:
+        if self.min_insync_replicas is not None:
+            return self.min_insync_replicas
+        return 2 if self.replication_factor >= 3 else 1
 
     @property
     def bootstrap_servers(self) -> str:

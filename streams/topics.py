@@ -39,6 +39,8 @@ class TopicSpec:
         config = {"cleanup.policy": str(self.cleanup)}
         if self.long_retention and self.cleanup is Cleanup.DELETE:
             config["retention.ms"] = str(settings.long_retention_ms)
+        if settings.replication_factor > 1:
+            config["min.insync.replicas"] = str(settings.insync_replicas)
         return config
 
 

@@ -226,6 +226,7 @@ async def test_a_worker_killed_midway_still_sends_each_order_and_refund_once(
     refund = stack.emulator.run(store.refund, refunded, Decimal("5.00"), [], "late", False)
     second = [checkout(n) for n in range(6, 10)]
     stack.worker.start(WORKER_READY)
+    restarted = time.monotonic()
     everything = first + second
     await _until(lambda: has_sales(everything), "every order has its sale after the restart",
                  within=180)
@@ -248,6 +249,8 @@ async def test_a_worker_killed_midway_still_sends_each_order_and_refund_once(
         return True
 
     await _until(settled, "every command's outcome is back")
+    print(f"worker SIGKILL: {len(everything)} orders and 1 refund in flight, settled"
+          f" {time.monotonic() - restarted:.1f} s after the restart")
     for order in everything:
         assert len(await sale_of(erp_admin, _oid(stack, order))) == 1, order["id"]
     notes = await erp_admin.model(

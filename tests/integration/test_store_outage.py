@@ -12,6 +12,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from streams import dlq
 from streams.codec import Codec
 from streams.erp.tryton_rpc import TrytonClient
 from tests.integration.conftest import SECRET, TEST_ADMIN_TOKEN, TEST_STORE, Stack
+from tests.integration.erp_actions import count_stock
 from tests.integration.test_inventory_e2e import _converged
 from woo_emulator.config import Faults
 
@@ -47,7 +49,11 @@ def _store_letters(stack: Stack, since: datetime) -> list[dlq.Letter]:
 
 async def test_a_long_store_outage_ends_with_the_store_converged(
         stack: Stack, erp_admin: TrytonClient) -> None:
-    skus = [item.sku for item in seed_data.products()]
+    # The worker starts at the end of the topics: count these SKUs in the ERP now, so
+    # that it reads their stock (and only these are sold here).
+    skus = ["HOT-01", "HOT-02", "HOT-03", "HOT-04", "MUG"]
+    for sku in skus:
+        await count_stock(erp_admin, sku, "WH", 300)
     expected, actual = await _converged(stack, erp_admin, skus, within=90)
     assert actual == expected
     began = datetime.now(UTC)
@@ -62,20 +68,30 @@ async def test_a_long_store_outage_ends_with_the_store_converged(
                 for sku in skus}
     await shoppers(stack.emulator.url, products, 8, 10, stats, random.Random(11))
     assert stats.placed > 20
+    # The ERP counts new stock meanwhile: a number the store cannot find out by itself
+    # (its own checkouts it tracks; this only woosync can tell it).
+    for sku in skus:
+        await count_stock(erp_admin, sku, "WH", 250)
     letters: list[dlq.Letter] = []
-    for _ in range(60):
+    for _ in range(90):
         letters = await asyncio.to_thread(_store_letters, stack, began)
-        if letters:
-            break
+        if {x.key for x in letters} >= {sku.encode() for sku in skus}:
+            break  # every SKU's newest value has been given up on
         await asyncio.sleep(1)
     assert letters, "the sink never gave up on the store"
     assert all("unavailable for more than" in x.error for x in letters)
+    expected, actual = await _converged(stack, erp_admin, skus, within=3)
+    assert actual != expected  # the store really missed the ERP's count
 
     # Back up: the resync alone brings the store to the right numbers.
     await asyncio.to_thread(stack.emulator.run, setattr, stack.emulator.emulator.config,
                             "faults", Faults())
+    back = time.monotonic()
     expected, actual = await _converged(stack, erp_admin, skus, within=60)
     assert actual == expected
+    print(f"store outage: {stats.placed} orders placed and {len(skus)} stock counts while"
+          f" down, {len(letters)}+ commands dead-lettered, store converged (resync)"
+          f" {time.monotonic() - back:.1f} s after it came back")
 
     # The operator replays them; a second replay finds nothing left to do.
     letters = await asyncio.to_thread(_store_letters, stack, began)
