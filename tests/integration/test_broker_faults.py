@@ -129,19 +129,22 @@ async def _sale_through(rig: Rig, fault: Callable[[], Awaitable[str]]
     return stats, did, converged, len([d for d in log if d.status != 200])
 
 
+async def _down(stop: Callable[[], object], start: Callable[[], object], what: str) -> str:
+    """Eight seconds into the sale, ``stop``; twelve seconds later, ``start`` again."""
+    await asyncio.sleep(8)
+    await asyncio.to_thread(stop)
+    down = time.monotonic()
+    await asyncio.sleep(12)
+    await asyncio.to_thread(start)
+    return f"{what} down {time.monotonic() - down:.1f} s"
+
+
 async def test_a_broker_restart_mid_sale_loses_and_doubles_nothing(tmp_path: Path) -> None:
     broker = LocalKafka(tmp_path / "kafka").start()
     try:
         with rig(f"kafka://{broker.bootstrap}", tmp_path) as running:
-            async def restart() -> str:
-                await asyncio.sleep(8)
-                await asyncio.to_thread(broker.stop)
-                down = time.monotonic()
-                await asyncio.sleep(12)
-                await asyncio.to_thread(broker.start)
-                return f"down {time.monotonic() - down:.1f} s"
-
-            stats, did, converged, refused = await _sale_through(running, restart)
+            stats, did, converged, refused = await _sale_through(
+                running, lambda: _down(broker.stop, broker.start, "the broker"))
     finally:
         broker.stop()
     assert refused, "the ingress took every webhook although the broker was down"
@@ -160,16 +163,9 @@ async def test_one_node_of_three_killed_mid_sale_loses_and_doubles_nothing(
             layout = ensure_topics(running.settings)  # checks replicas and in-sync too
             assert layout == []  # all there already, all as registered
 
-            async def kill_one() -> str:
-                await asyncio.sleep(8)
-                victim = cluster.nodes[1]
-                await asyncio.to_thread(victim.kill)
-                down = time.monotonic()
-                await asyncio.sleep(12)
-                await asyncio.to_thread(victim.start)
-                return f"node 2 killed for {time.monotonic() - down:.1f} s"
-
-            stats, did, converged, refused = await _sale_through(running, kill_one)
+            victim = cluster.nodes[1]
+            stats, did, converged, refused = await _sale_through(
+                running, lambda: _down(victim.kill, victim.start, "node 2 (SIGKILL)"))
     finally:
         cluster.stop()
     print(f"cluster node killed: {did}, {stats.placed} orders placed, {refused} webhooks"
