@@ -6,19 +6,26 @@ and sends the commands it makes due: CreateSalesOrder, CancelSalesOrder and
 CreateCreditNote to ``erp.commands``, SetOrderStatus and AddTracking to
 ``store.commands``, each keyed by the order id. Table ORDERS (key: order id): the
 order's row, written once its commands are out.
+
+Divergence windows (streams.divergence): after each change, the order's facts
+(tables.order_divergence: sale missing, totals, status behind the ERP's shipment,
+refunds without credit notes, refused commands) are judged into windows on
+``divergence.windows``; table ORDER_WINDOWS holds the order's suspect and open ones, and
+timer ``tick_order_windows`` opens those whose SLA has passed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from streams import topics
+from streams import divergence, topics
 from streams.envelope import utcnow
 from streams.runtime import AgentSpec, Inbound, Runtime
 from streams.settings import Settings
 from streams.woo import ids
+from tables.order_divergence import facts
 from tables.orders import OrderPolicy, OrderState, apply
-from tables.registry import ORDERS
+from tables.registry import ORDER_WINDOWS, ORDERS
 
 WANTED = ("OrderObserved", "RefundObserved", "SalesOrderObserved", "ShipmentObserved",
           "InvoiceObserved", "CreditNoteObserved", "CommandDelivered", "CommandFailed")
@@ -27,7 +34,7 @@ TARGETS = {"erp": topics.ERP_COMMANDS, "store": topics.STORE_COMMANDS}
 
 
 def register(runtime: Runtime) -> None:
-    table = runtime.table(ORDERS)
+    table, windows = runtime.table(ORDERS), runtime.table(ORDER_WINDOWS)
     source = runtime.app.topic(topics.COMMERCE_ORDERS.name, topics.ERP_DOCUMENTS.name,
                                topics.DELIVERY_RESULTS.name, key_serializer="raw",
                                value_serializer="raw")
@@ -46,10 +53,18 @@ def register(runtime: Runtime) -> None:
                                command.fields["command_id"])
         if new != state:
             table[key] = new.to_json()
+            await divergence.judge(runtime, windows, facts(
+                new, frozenset(runtime.settings.order_send_statuses)), utcnow(),
+                inbound.cause)
 
     @runtime.app.agent(source, name="track_orders")
     async def track_orders(stream: Any) -> None:
         await runtime.each(stream, "orders", handle, WANTED)
+
+    @runtime.timer(runtime.settings.divergence_tick_seconds, "tick_order_windows")
+    async def tick_order_windows() -> None:
+        await divergence.tick_all(runtime, windows, "orders", topics.COMMERCE_ORDERS.name,
+                                  utcnow())
 
 
 def order_policy(settings: Settings, store_id: str) -> OrderPolicy:
@@ -59,4 +74,4 @@ def order_policy(settings: Settings, store_id: str) -> OrderPolicy:
                        dict(store.sku_map) if store else {})
 
 
-AGENT = AgentSpec("orders", register, reads=(ORDERS,))
+AGENT = AgentSpec("orders", register, reads=(ORDERS, ORDER_WINDOWS))

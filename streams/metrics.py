@@ -44,6 +44,12 @@ class Metrics:
             "woosync_store_webhooks", "The store's webhooks by status (a disabled one"
             " delivers nothing), as last read by the sweep", ["store", "status"],
             registry=self.registry)
+        self.divergence_windows = Counter(
+            "woosync_divergence_windows", "Divergence window events, by kind and event"
+            " (Opened, Updated, Closed)", ["kind", "event"], registry=self.registry)
+        self.divergence_open = Gauge(
+            "woosync_divergence_open", "Open divergence windows on this worker's"
+            " partitions, by kind", ["kind"], registry=self.registry)
         self.rows_pruned = Counter(
             "woosync_rows_pruned", "Settled rows removed after the replay horizon, by table",
             ["table"], registry=self.registry)

@@ -76,11 +76,15 @@ DELIVERY_RESULTS = TopicSpec("delivery.results", "order id, or command id",
 DLQ = TopicSpec("dlq", "original key", _names("DeadLetter", "DeadLetterReplayed"),
                 long_retention=True)
 FEED_CURSORS = TopicSpec("feed.cursors", "feed name", _names("FeedCursor"), Cleanup.COMPACT)
+# Every window kept in its last state (for the ledger and the /divergences page).
+DIVERGENCE_WINDOWS = TopicSpec("divergence.windows", "window id (kind|subject|since)",
+                               _names("DivergenceOpened", "DivergenceUpdated",
+                                      "DivergenceClosed"), Cleanup.COMPACT)
 
 ALL: tuple[TopicSpec, ...] = (
     WOO_RAW, ERP_RAW, COMMERCE_ORDERS, COMMERCE_PRODUCTS, ERP_STOCK, ERP_DOCUMENTS,
     ERP_CATALOG, INVENTORY_HOLDS, INVENTORY_AVAILABILITY, ERP_COMMANDS, STORE_COMMANDS,
-    DELIVERY_RESULTS, DLQ, FEED_CURSORS,
+    DELIVERY_RESULTS, DLQ, FEED_CURSORS, DIVERGENCE_WINDOWS,
 )
 CANONICAL: tuple[TopicSpec, ...] = (
     COMMERCE_ORDERS, COMMERCE_PRODUCTS, ERP_STOCK, ERP_DOCUMENTS, ERP_CATALOG,

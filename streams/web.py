@@ -87,6 +87,16 @@ def register(runtime: Runtime) -> None:
         return web.json(openapi.document(runtime.settings))
 
 
+def unknown_parameters(web: Any, request: Any, allowed: tuple[str, ...]) -> Any | None:
+    """A 400 naming the query parameters a page does not take (a misspelt filter must
+    not silently return everything), or None."""
+    unknown = sorted(set(request.query) - set(allowed))
+    if not unknown:
+        return None
+    return web.json({"error": f"unknown parameters {unknown}; this page takes"
+                              f" {list(allowed)}"}, status=400)
+
+
 def settling(web: Any, runtime: Runtime) -> Any | None:
     """A 503 to answer instead of reading tables while this worker rebalances or
     recovers them (a read then may hit a partition not open yet); None when settled."""

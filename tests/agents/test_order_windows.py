@@ -1,0 +1,46 @@
+"""The orders agent's divergence windows: a paid order without its ERP sale is suspect,
+opens a window once its SLA has passed (on the timer's tick), and the sale closes it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from agents import orders
+from streams import divergence
+from streams.envelope import utcnow
+from tables.divergence import OPEN, SUSPECT, Window
+from tables.registry import ORDER_WINDOWS
+from tests.agents.conftest import Harness
+from tests.unit.test_orders import OID, order, sale
+
+
+async def test_a_missing_sale_opens_a_window_after_its_sla_and_the_sale_closes_it(
+        make_harness: Any) -> None:
+    h: Harness = await make_harness([orders.AGENT], partitions=1,
+                                    divergence_sla_seconds={"sale": 300.0})
+    windows = h.runtime.table(ORDER_WINDOWS)
+    key = f"{OID}|sale".encode()
+    async with h.agent("track_orders").test_context() as agent:
+        name, body = order("processing", 1)
+        await agent.put(h.encode(f"woosync.{name}", body), key=OID.encode())
+        suspect = Window.from_json(windows.get(key))
+        assert suspect is not None and suspect.state == SUSPECT
+        assert h.out("divergence.windows") == []  # in flight, not a divergence yet
+
+        await divergence.tick_all(h.runtime, windows, "orders", "commerce.orders",
+                                  utcnow() + timedelta(seconds=301), partitions={0})
+        opened = h.out("divergence.windows", "DivergenceOpened")
+        assert [m.body["window"]["kind"] for _, m in opened] == ["sale"]
+        assert opened[0][1].body["window"]["erp_value"] == "no sale"
+        window = Window.from_json(windows.get(key))
+        assert window is not None and window.state == OPEN
+        gauge = h.runtime.metrics.divergence_open.labels("sale")._value.get()
+        assert gauge == 1
+
+        name, body = sale("processing", 2)
+        await agent.put(h.encode(f"woosync.{name}", body), key=OID.encode())
+    closed = h.out("divergence.windows", "DivergenceClosed")
+    assert [(key_, m.body["window"]["closed_at"] is not None) for key_, m in closed] == [
+        (opened[0][0], True)]
+    assert not windows.get(key)  # forgotten: the next disagreement is a new episode

@@ -1,0 +1,61 @@
+"""Divergence windows: a disagreement opens a window only past its grace period, once
+per episode; changes while open update it; agreement closes it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from tables.divergence import OPEN, SUSPECT, Rule, Sides, agree, observe, tick
+
+T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+RULE = Rule(tolerance=Decimal(1), grace=timedelta(seconds=60))
+
+
+def _at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def test_a_disagreement_shorter_than_the_grace_period_opens_nothing() -> None:
+    window, changes = observe(None, "stock", "demo:MUG", False, Sides("5", "9"), T0, RULE)
+    assert window is not None and window.state == SUSPECT and changes == []
+    window, changes = observe(window, "stock", "demo:MUG", False, Sides("5", "8"), _at(30),
+                              RULE)
+    assert changes == []
+    window, changes = observe(window, "stock", "demo:MUG", True, Sides("8", "8"), _at(50),
+                              RULE)
+    assert window is None and changes == []  # in flight, not a divergence
+
+
+def test_a_lasting_disagreement_opens_once_updates_and_closes() -> None:
+    window, _ = observe(None, "stock", "demo:MUG", False, Sides("5", "9"), T0, RULE)
+    window, changes = tick(window, _at(61), RULE)
+    assert window is not None and window.state == OPEN
+    assert [c.name for c in changes] == ["DivergenceOpened"]
+    assert window.window_id == f"stock|demo:MUG|{T0.isoformat()}"
+    assert tick(window, _at(120), RULE)[1] == []  # opens once
+    window, changes = observe(window, "stock", "demo:MUG", False, Sides("5", "9"), _at(90),
+                              RULE)
+    assert changes == []  # nothing new
+    window, changes = observe(window, "stock", "demo:MUG", False, Sides("4", "9"), _at(95),
+                              RULE)
+    assert [c.name for c in changes] == ["DivergenceUpdated"]
+    window, changes = observe(window, "stock", "demo:MUG", True, Sides("9", "9"), _at(99),
+                              RULE)
+    assert window is None
+    assert [(c.name, c.closed_at) for c in changes] == [("DivergenceClosed",
+                                                        _at(99).isoformat())]
+
+
+def test_an_observation_past_the_grace_period_opens_without_a_tick() -> None:
+    window, _ = observe(None, "sale", "woo:demo:7", False, Sides("processing", "none"), T0,
+                        RULE)
+    window, changes = observe(window, "sale", "woo:demo:7", False,
+                              Sides("processing", "none"), _at(75), RULE)
+    assert [c.name for c in changes] == ["DivergenceOpened"]
+
+
+def test_numbers_agree_within_the_tolerance() -> None:
+    assert agree(Decimal("10.00"), Decimal("10.90"), RULE)
+    assert not agree(Decimal("10.00"), Decimal("11.01"), RULE)
+    assert agree("processing", "processing", RULE) and not agree("a", "b", RULE)
