@@ -18,7 +18,7 @@ from streams import topics
 from streams.compacted import read_compacted
 from streams.dlq import parse_time
 from streams.runtime import Runtime
-from streams.web import operations, unknown_parameters
+from streams.web import operations, takes
 
 FILTERS = ("kind", "open", "since", "page", "per_page", "format")
 COLUMNS = ("window_id", "kind", "subject", "state", "first_seen_at", "opened_at",
@@ -31,11 +31,9 @@ def register(runtime: Runtime) -> None:
 
     @runtime.app.page("/divergences")
     @guard
+    @takes(*FILTERS)
     async def divergences(web: Any, request: Any) -> Any:
         query = request.query
-        refused = unknown_parameters(web, request, FILTERS)
-        if refused is not None:
-            return refused
         try:
             since = parse_time(query["since"]) if "since" in query else None
             page = max(1, int(query.get("page", "1")))

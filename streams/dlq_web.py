@@ -20,7 +20,7 @@ from faust.web import View
 from streams import dlq
 from streams.dlq_cli import decoded
 from streams.runtime import Runtime
-from streams.web import operations, unknown_parameters
+from streams.web import operations, takes
 
 FILTERS = ("topic", "stage", "error_class", "since", "until", "not_replayed")
 
@@ -35,11 +35,9 @@ def register(runtime: Runtime) -> None:
 
     @app.page("/dlq")
     @guard
+    @takes(*FILTERS)
     async def listing(web: Any, request: Any) -> Any:
         query = request.query
-        refused = unknown_parameters(web, request, FILTERS)
-        if refused is not None:
-            return refused
         if query.get("not_replayed", "0") not in ("0", "1", "true", "false"):
             return web.json({"error": "not_replayed is 1, 0, true or false"}, status=400)
         try:

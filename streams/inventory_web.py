@@ -25,7 +25,7 @@ from streams.compacted import read_compacted
 from streams.inventory_config import channels, feed_stale, partition_of, policy
 from streams.openapi import SKU_PATTERN
 from streams.runtime import AgentSpec, Runtime
-from streams.web import settling, unknown_parameters
+from streams.web import settling, takes
 from tables.inventory import Hold, SkuState, atp, counting, held
 from tables.registry import HOLD_LINES, INVENTORY, feed_key
 
@@ -102,10 +102,8 @@ def register(runtime: Runtime) -> None:
         return web.json(reservation(runtime, state, holds, feed))
 
     @app.page("/availability")
+    @takes("page", "per_page")
     async def availability(web: Any, request: Any) -> Any:
-        refused = unknown_parameters(web, request, ("page", "per_page"))
-        if refused is not None:
-            return refused
         try:
             page = max(1, int(request.query.get("page", "1")))
             per_page = min(500, max(1, int(request.query.get("per_page", "100"))))

@@ -87,14 +87,19 @@ def register(runtime: Runtime) -> None:
         return web.json(openapi.document(runtime.settings))
 
 
-def unknown_parameters(web: Any, request: Any, allowed: tuple[str, ...]) -> Any | None:
-    """A 400 naming the query parameters a page does not take (a misspelt filter must
-    not silently return everything), or None."""
-    unknown = sorted(set(request.query) - set(allowed))
-    if not unknown:
-        return None
-    return web.json({"error": f"unknown parameters {unknown}; this page takes"
-                              f" {list(allowed)}"}, status=400)
+def takes(*allowed: str) -> Callable[[Handler], Handler]:
+    """Decorate a page handler to answer 400, naming them, to query parameters it does
+    not take (a misspelt filter must not silently return everything)."""
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def checked(web: Any, request: Any, **params: Any) -> Any:
+            unknown = sorted(set(request.query) - set(allowed))
+            if unknown:
+                return web.json({"error": f"unknown parameters {unknown}; this page takes"
+                                          f" {list(allowed)}"}, status=400)
+            return await handler(web, request, **params)
+        return checked
+    return wrap
 
 
 def settling(web: Any, runtime: Runtime) -> Any | None:

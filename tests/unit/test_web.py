@@ -29,3 +29,22 @@ def test_every_page_a_worker_serves_is_described(tmp_path: Path) -> None:
     served = {path for path in runtime.app.web.views}
     described = set(openapi.document(settings)["paths"])
     assert served == described
+
+
+async def test_a_page_refuses_query_parameters_it_does_not_take() -> None:
+    from types import SimpleNamespace
+    from typing import Any
+
+    from streams.web import takes
+
+    class Web:
+        def json(self, body: Any, status: int = 200) -> tuple[int, Any]:
+            return status, body
+
+    @takes("kind", "open")
+    async def page(web: Any, request: Any) -> tuple[int, Any]:
+        return 200, "rows"
+
+    assert await page(Web(), SimpleNamespace(query={"kind": "sale"})) == (200, "rows")
+    status, body = await page(Web(), SimpleNamespace(query={"knid": "sale"}))
+    assert status == 400 and "['knid']" in body["error"]
