@@ -61,12 +61,21 @@ class Letter:
     def error_class(self) -> str:
         return self.error.partition(":")[0].strip()
 
+    @property
+    def replay_of(self) -> str | None:
+        """The letter this one's record was replayed from (it failed again), if any."""
+        for key, value in self.headers:
+            if key == REPLAY_HEADER and value:
+                return value.decode(errors="replace")
+        return None
+
     def summary(self) -> dict[str, Any]:
         return {"id": self.id, "at": self.at.isoformat(), "topic": self.topic,
                 "partition": self.partition, "offset": self.offset,
                 "key": (self.key or b"").decode(errors="replace"), "stage": self.stage,
                 "error_class": self.error_class, "error": self.error,
-                "attempts": self.attempts, "replays": self.replays}
+                "attempts": self.attempts, "replays": self.replays,
+                "replay_of": self.replay_of}
 
 
 @dataclass(frozen=True)

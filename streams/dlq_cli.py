@@ -69,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps([letter.summary() for letter in chosen], indent=1, default=str))
         for letter in [] if args.json else chosen:
             replayed = f" replayed x{len(letter.replays)}" if letter.replays else ""
+            if letter.replay_of:
+                replayed += f" (a replay of {letter.replay_of} that failed again)"
             print(f"{letter.id}  {letter.at:%Y-%m-%d %H:%M:%S}  {letter.topic}"
                   f"  {letter.stage}  {letter.error[:80]}{replayed}")
         if not args.json:
