@@ -3,7 +3,8 @@
 Faust does not create the topics an app reads from (it ignores a missing source topic),
 and a topic auto-created by a producer gets the broker's default partition count, which
 breaks co-partitioning. So every entry point (worker, demo, tests) runs ``ensure_topics``
-first: missing topics are created with the configured partitions, replication, cleanup
+first (with the changelog topic of every table of the app): missing topics are created
+with the configured partitions, replication, cleanup
 policy, retention and ``min.insync.replicas``; an existing one that differs in any of
 them is an error, never silently used.
 """
@@ -17,12 +18,24 @@ from kafka.errors import TopicAlreadyExistsError
 
 from streams.errors import TopicLayoutError
 from streams.settings import Settings
-from streams.topics import ALL, TopicSpec
+from streams.topics import ALL, Cleanup, TopicSpec
+from tables.registry import ALL as TABLES
 
 
-def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] = ALL,
+def changelogs(settings: Settings) -> tuple[TopicSpec, ...]:
+    """The changelog topic of every registry table, as Faust names it for this app: made
+    here with the others, so that a table's first write never races Faust creating its
+    changelog (a worker that wrote before the topic's metadata arrived dead-lettered the
+    input with PartitionsMismatch)."""
+    return tuple(TopicSpec(f"{settings.app_id}-{table.name}-changelog", table.key,
+                           (table.row.__name__,), Cleanup.COMPACT) for table in TABLES)
+
+
+def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] | None = None,
                   settle_seconds: float = 15.0) -> list[str]:
-    """Create what is missing, verify what exists; return the names created."""
+    """Create what is missing, verify what exists; return the names created. By default
+    the registry's topics and this app's table changelogs."""
+    specs = (*ALL, *changelogs(settings)) if specs is None else specs
     admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers,
                              client_id=f"{settings.app_id}-admin")
     try:
