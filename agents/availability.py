@@ -26,6 +26,13 @@ Timer ``prune_holds`` (every ``prune_interval_seconds``): hold rows settled (rel
 or converted and covered by a stock read) for longer than the replay horizon are removed;
 a hold event older than what its partition removed, about a hold it no longer has, is
 dropped (streams.retention).
+
+Store stock divergence: it also reads ``commerce.products`` (the store's own stock of a
+SKU, from webhooks and the sweep's read-back) and judges it against what was published
+to that store (tables.stock_divergence) into table STOCK_WINDOWS and
+``divergence.windows``; timer ``tick_stock_windows`` opens a window once the kind's SLA
+has passed, and heals it (when ``divergence_heal`` names ``stock``) by sending the
+published availability again, recorded on the window.
 """
 
 from __future__ import annotations
@@ -35,10 +42,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from streams import retention, topics
+from streams import divergence, retention, topics
 from streams.envelope import Cause, deterministic_id, trace_for, utcnow
 from streams.inventory_config import channels, feed_stale, partition_of, policy
 from streams.runtime import AgentSpec, Inbound, Runtime, writing_as
+from tables.divergence import Window
 from tables.inventory import (
     Channel,
     Hold,
@@ -53,7 +61,8 @@ from tables.inventory import (
     publish,
     settled_since,
 )
-from tables.registry import HOLD_LINES, INVENTORY, feed_key, hold_row, is_feed_key
+from tables.registry import HOLD_LINES, INVENTORY, STOCK_WINDOWS, feed_key, hold_row, is_feed_key
+from tables.stock_divergence import stock_fact
 
 HOLD_EVENTS = frozenset({"HoldSet", "HoldReleased", "HoldConverted"})
 SKU_EVENTS = HOLD_EVENTS | {"StockLevelObserved"}
@@ -62,8 +71,10 @@ SKU_EVENTS = HOLD_EVENTS | {"StockLevelObserved"}
 def register(runtime: Runtime) -> None:
     settings, app = runtime.settings, runtime.app
     table, holds = runtime.table(INVENTORY), runtime.table(HOLD_LINES)
+    stock_windows = runtime.table(STOCK_WINDOWS)
     source = app.topic(topics.ERP_STOCK.name, topics.INVENTORY_HOLDS.name,
-                       key_serializer="raw", value_serializer="raw")
+                       topics.COMMERCE_PRODUCTS.name, key_serializer="raw",
+                       value_serializer="raw")
     lock = asyncio.Lock()
     # A recent event of each partition: not state, only the handle that lets the timer
     # write a partition's rows where they belong (see writing_as).
@@ -72,6 +83,7 @@ def register(runtime: Runtime) -> None:
     async def handle(batch: list[Inbound]) -> None:
         async with lock:
             by_sku: dict[str, list[Inbound]] = {}
+            products: list[Inbound] = []
             for inbound in batch:
                 handles[inbound.partition] = inbound
                 if inbound.name == "ErpFeedPolled":
@@ -79,9 +91,13 @@ def register(runtime: Runtime) -> None:
                     _heartbeat(table, inbound)
                 elif inbound.name in SKU_EVENTS:
                     by_sku.setdefault(inbound.key, []).append(inbound)
+                elif inbound.name == "StorefrontProductObserved":
+                    products.append(inbound)
             for sku, items in by_sku.items():
                 writing_as(items[-1])
                 await _one_sku(runtime, table, holds, sku, items, _cause(items))
+            for product in products:
+                await _judge_store_stock(runtime, table, stock_windows, product)
 
     @app.agent(source, name="compute_availability")
     async def compute_availability(stream: Any) -> None:
@@ -101,6 +117,13 @@ def register(runtime: Runtime) -> None:
                     runtime, holds, HOLD_LINES.name, "availability", topics.INVENTORY_HOLDS.name,
                     lambda key, value, cutoff: _settled_before(table, key, value, cutoff),
                     lambda key: key.split(b"|", 1)[0])
+
+    @runtime.timer(settings.divergence_tick_seconds, "tick_stock_windows")
+    async def tick_stock_windows() -> None:
+        async with lock:
+            await divergence.tick_all(runtime, stock_windows, "availability",
+                                      topics.INVENTORY_HOLDS.name, utcnow(),
+                                      heal=_healer(runtime, table))
 
     if settings.availability_resync_seconds > 0:
         @runtime.timer(settings.availability_resync_seconds, "resync_availability")
@@ -131,6 +154,48 @@ def _remembered(runtime: Runtime, holds: Any, sku: str, items: list[Inbound]
             continue
         kept.append(inbound)
     return kept
+
+
+async def _judge_store_stock(runtime: Runtime, table: Any, windows: Any,
+                             product: Inbound) -> None:
+    """The store's stock of a SKU, read back, against what was published to it."""
+    body = product.body
+    store = runtime.settings.stores.get(body["store"])
+    if store is None or not body["sku"]:
+        return
+    sku = store.erp_code(body["sku"])
+    if partition_of(sku.encode(), runtime.settings.partitions) != product.partition:
+        return  # a mapped SKU whose row lives on another partition: not judged here
+    writing_as(product)
+    fact = stock_fact(SkuState.from_json(sku, table.get(sku.encode())), body)
+    if fact is not None:
+        await divergence.judge(runtime, windows, [fact], utcnow(), product.cause,
+                               _healer(runtime, table))
+
+
+def _healer(runtime: Runtime, table: Any) -> divergence.Heal:
+    """Self-healing of a stock window (when settings allow): the availability woosync
+    published is sent to that store again."""
+    async def heal(window: Window) -> str | None:
+        if window.kind not in runtime.settings.divergence_heal:
+            return None
+        sku, _, store = window.subject.partition("|")
+        state = SkuState.from_json(sku, table.get(sku.encode()))
+        published = state.published.get(store)
+        channel = next((c for c in channels(runtime.settings, sku) if c.store == store),
+                       None)
+        if published is None or channel is None:
+            return None
+        cause = Cause(deterministic_id("heal", window.window_id), utcnow(),
+                      window.window_id, trace_for(f"sku:{sku}"))
+        await runtime.emit(topics.STORE_COMMANDS, channel.store_sku,
+                           "woosync.SetAvailability", {
+                               "command_id": cause.id_for("woosync.SetAvailability"),
+                               "store": store, "sku": channel.store_sku,
+                               "quantity": published.quantity,
+                               "stock_status": published.status}, cause, sku, store)
+        return f"sent the published availability ({published.quantity}) to {store} again"
+    return heal
 
 
 def _heartbeat(table: Any, beat: Inbound) -> None:
@@ -215,4 +280,4 @@ async def _announce(runtime: Runtime, state: SkuState, out: list[StoreAvailabili
                            cause, sku, item.store)
 
 
-AGENT = AgentSpec("availability", register, reads=(INVENTORY, HOLD_LINES))
+AGENT = AgentSpec("availability", register, reads=(INVENTORY, HOLD_LINES, STOCK_WINDOWS))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -26,8 +26,7 @@ from streams.envelope import Cause, deterministic_id, trace_for
 from streams.inventory_config import partition_of
 from streams.runtime import Runtime, writing_as
 from streams.settings import Settings
-from tables.divergence import OPEN, Change, Rule, Window, agree, observe, tick
-from tables.order_divergence import Fact
+from tables.divergence import OPEN, Change, Fact, Rule, Window, acted, agree, observe, tick
 
 
 def rule(settings: Settings, kind: str) -> Rule:
@@ -44,9 +43,14 @@ def partition_key(key: bytes) -> bytes:
     return key.split(b"|", 1)[0]
 
 
+Heal = Callable[[Window], Awaitable[str | None]]
+
+
 async def judge(runtime: Runtime, table: Any, found: Iterable[Fact], now: datetime,
-                cause: Cause) -> None:
-    """Apply one subject's facts to its windows; the caller set the partition."""
+                cause: Cause, heal: Heal | None = None) -> None:
+    """Apply one subject's facts to its windows; the caller set the partition. ``heal``
+    is called with each window that opens, for kinds whose owner is clear: what it did
+    is recorded on the window (and counted)."""
     for fact in found:
         kind_rule = rule(runtime.settings, fact.kind)
         agreeing = fact.agreeing and (fact.store_amount is None or fact.erp_amount is None
@@ -58,11 +62,12 @@ async def judge(runtime: Runtime, table: Any, found: Iterable[Fact], now: dateti
             continue  # the common case: nothing to remember
         after, changes = observe(before, fact.kind, fact.subject, agreeing, fact.sides,
                                  now, kind_rule)
-        await _store(runtime, table, key, before, after, changes, cause)
+        await _store(runtime, table, key, before, after, changes, cause, heal)
 
 
 async def tick_all(runtime: Runtime, table: Any, stage: str, topic: str,
-                   now: datetime, partitions: set[int] | None = None) -> None:
+                   now: datetime, partitions: set[int] | None = None,
+                   heal: Heal | None = None) -> None:
     """Open the suspect windows of this worker's partitions (of ``topic``, or
     ``partitions``) whose grace period is over; count the open ones by kind."""
     settings = runtime.settings
@@ -86,13 +91,21 @@ async def tick_all(runtime: Runtime, table: Any, stage: str, topic: str,
                 open_by_kind[after.kind] += 1
             cause = Cause(deterministic_id("divergence-tick", key, now.isoformat()), now,
                           now.isoformat(), trace_for(before.subject.split("|")[0]))
-            await _store(runtime, table, key, before, after, changes, cause)
+            await _store(runtime, table, key, before, after, changes, cause, heal)
     for kind in settings.divergence_sla_seconds:
         runtime.metrics.divergence_open.labels(kind).set(open_by_kind.get(kind, 0))
 
 
 async def _store(runtime: Runtime, table: Any, key: bytes, before: Window | None,
-                 after: Window | None, changes: list[Change], cause: Cause) -> None:
+                 after: Window | None, changes: list[Change], cause: Cause,
+                 heal: Heal | None = None) -> None:
+    if heal is not None and after is not None and any(
+            c.name == "DivergenceOpened" for c in changes):
+        action = await heal(after)
+        if action is not None:
+            after, healed = acted(after, action)
+            changes = [*changes, *healed]
+            runtime.metrics.divergence_actions.labels(after.kind).inc()
     for change in changes:
         await runtime.emit(topics.DIVERGENCE_WINDOWS, change.window.window_id,
                            f"woosync.{change.name}", {"window": _record(change)}, cause,

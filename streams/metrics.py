@@ -47,6 +47,9 @@ class Metrics:
         self.divergence_windows = Counter(
             "woosync_divergence_windows", "Divergence window events, by kind and event"
             " (Opened, Updated, Closed)", ["kind", "event"], registry=self.registry)
+        self.divergence_actions = Counter(
+            "woosync_divergence_actions", "Self-healing actions taken for open windows, by"
+            " kind", ["kind"], registry=self.registry)
         self.divergence_open = Gauge(
             "woosync_divergence_open", "Open divergence windows on this worker's"
             " partitions, by kind", ["kind"], registry=self.registry)

@@ -68,6 +68,20 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Fact:
+    """One judgement of a subject by a kind's rule: whether the sides agree (apart from
+    amounts), both sides, and the amounts when the kind compares amounts (the rule's
+    tolerance applies). The subject starts with the key of the partition it lives on."""
+
+    kind: str
+    subject: str
+    agreeing: bool
+    sides: Sides
+    store_amount: Decimal | None = None
+    erp_amount: Decimal | None = None
+
+
+@dataclass(frozen=True)
 class Change:
     """A window event to publish: DivergenceOpened, DivergenceUpdated, DivergenceClosed,
     with the window as it stands (closed_at set on a close)."""

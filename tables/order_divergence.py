@@ -18,25 +18,13 @@ disagrees about it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
 
-from tables.divergence import Sides
+from tables.divergence import Fact, Sides
 from tables.order_status import SHIPPED_STORE_STATUS
 from tables.orders import OrderState
 
 LATER_THAN_SHIPPED = frozenset({SHIPPED_STORE_STATUS, "refunded", "cancelled"})
-
-
-@dataclass(frozen=True)
-class Fact:
-    kind: str
-    subject: str
-    agreeing: bool
-    sides: Sides
-    # Amounts the kind compares, when it does (the window rule's tolerance applies).
-    store_amount: Decimal | None = None
-    erp_amount: Decimal | None = None
 
 
 def facts(state: OrderState, send_statuses: frozenset[str]) -> list[Fact]:

@@ -48,8 +48,12 @@ ORDERS = TableSpec("orders", "order id (woo:<store>:<id>)", OrderState, writer="
 ORDER_WINDOWS = TableSpec("order_windows", "<order id>[|<refund or intent>]|<kind>", Window,
                           writer="orders")
 
+# A SKU's suspect and open stock windows, one per store (store stock vs published).
+STOCK_WINDOWS = TableSpec("stock_windows", "<ERP SKU>|<store>|stock", Window,
+                          writer="availability")
+
 ALL: tuple[TableSpec, ...] = (INVENTORY, HOLD_LINES, ORDER_HOLDS, WOO_VERSIONS, STOCK_OWNERS,
-                              ORDERS, ORDER_WINDOWS)
+                              ORDERS, ORDER_WINDOWS, STOCK_WINDOWS)
 
 
 def feed_key(partition: int) -> bytes:
