@@ -14,7 +14,6 @@ nothing else happens to the subject.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
@@ -23,9 +22,9 @@ from typing import Any
 
 from streams import topics
 from streams.envelope import Cause, deterministic_id, trace_for
-from streams.inventory_config import partition_of
-from streams.runtime import Runtime, writing_as
+from streams.runtime import Runtime
 from streams.settings import Settings
+from streams.table_scan import partitions_here, rows_in
 from tables.divergence import OPEN, Change, Fact, Rule, Window, acted, agree, observe, tick
 
 
@@ -71,18 +70,9 @@ async def tick_all(runtime: Runtime, table: Any, stage: str, topic: str,
     """Open the suspect windows of this worker's partitions (of ``topic``, or
     ``partitions``) whose grace period is over; count the open ones by kind."""
     settings = runtime.settings
-    assigned = partitions if partitions is not None else {
-        tp.partition for tp in runtime.app.consumer.assignment() if tp.topic == topic}
-    handles = runtime.handles.get(stage, {})
     open_by_kind: Counter[str] = Counter()
-    for partition in sorted(assigned & set(handles)):
-        writing_as(handles[partition])
-        for n, key in enumerate(list(table.keys())):
-            if n % 2000 == 1999:
-                await asyncio.sleep(0)
-                writing_as(handles[partition])
-            if partition_of(partition_key(key), settings.partitions) != partition:
-                continue
+    for partition in partitions_here(runtime, stage, topic, partitions):
+        async for _, key in rows_in(runtime, table, stage, partition, partition_key):
             before = Window.from_json(table.get(key))
             if before is None:
                 continue

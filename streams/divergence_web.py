@@ -16,7 +16,7 @@ from typing import Any
 
 from streams import topics
 from streams.compacted import read_compacted
-from streams.dlq import parse_time
+from streams.envelope import parse_time
 from streams.runtime import Runtime
 from streams.web import operations, takes
 

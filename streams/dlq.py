@@ -22,7 +22,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -96,13 +96,6 @@ class Selection:
                 and (self.until is None or letter.at < self.until)
                 and (self.replayed is None or bool(letter.replays) == self.replayed)
                 and (not self.ids or letter.id in self.ids))
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO-8601 time for a filter; one without a zone is UTC (ValueError if not a
-    time)."""
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def select(letters: Iterable[Letter], selection: Selection) -> list[Letter]:

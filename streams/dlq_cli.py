@@ -17,6 +17,7 @@ from typing import Any
 
 from streams import dlq, topics
 from streams.codec import Codec
+from streams.envelope import parse_time
 from streams.errors import ConfigError, DecodeError
 from streams.settings import load_settings
 
@@ -47,8 +48,8 @@ def _filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic")
     parser.add_argument("--stage")
     parser.add_argument("--error-class")
-    parser.add_argument("--since", type=dlq.parse_time, help="ISO time (UTC if no zone)")
-    parser.add_argument("--until", type=dlq.parse_time)
+    parser.add_argument("--since", type=parse_time, help="ISO time (UTC if no zone)")
+    parser.add_argument("--until", type=parse_time)
     parser.add_argument("--not-replayed", action="store_true")
 
 

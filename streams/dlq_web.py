@@ -19,6 +19,7 @@ from faust.web import View
 
 from streams import dlq
 from streams.dlq_cli import decoded
+from streams.envelope import parse_time
 from streams.runtime import Runtime
 from streams.web import operations, takes
 
@@ -102,7 +103,7 @@ def register(runtime: Runtime) -> None:
 
 def _moment(text: str | None) -> datetime | None:
     """A filter's time; absent is no filter, anything else must be a time (ValueError)."""
-    return None if text is None else dlq.parse_time(text)
+    return None if text is None else parse_time(text)
 
 
 def _plain(value: Any) -> Any:

@@ -81,6 +81,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def parse_time(text: str) -> datetime:
+    """An ISO-8601 time a person typed (a filter); one without a zone is UTC. ValueError
+    when it is not a time."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def trace_for(subject: str) -> str:
     """The trace id of everything about one subject (an order, a SKU's stock), so that
     the store's and the ERP's events of the same order share a trace."""

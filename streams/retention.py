@@ -10,33 +10,26 @@ history the partition has forgotten; it is dropped and counted, never applied (i
 bring a settled hold or order back). Before the first pruning nothing is dropped, so a
 first import of old orders works as before.
 
-Consumes a table, the runtime's last input per partition (to write on the right
-changelog partition; streams.runtime.writing_as) and a pure ``prunable`` judgement per
-row; produces the deletions, the watermark rows and the ``woosync_rows_pruned`` count.
+Consumes a table, walked partition by partition (streams.table_scan), and a pure
+``prunable`` judgement per row; produces the deletions, the watermark rows and the
+``woosync_rows_pruned`` count.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from streams.envelope import utcnow
-from streams.inventory_config import partition_of
-from streams.runtime import Runtime, writing_as
+from streams.runtime import Runtime
+from streams.table_scan import partitions_here, rows_in
 
 PREFIX = b"__pruned__:"
-YIELD_EVERY = 2000  # rows examined between two yields to the event loop
 
 
 def watermark_key(partition: int) -> bytes:
     return PREFIX + str(partition).encode()
-
-
-def is_reserved(key: bytes) -> bool:
-    """Rows that are a partition's bookkeeping, not a subject's (``__feed__``, too)."""
-    return key.startswith(b"__")
 
 
 def horizon(runtime: Runtime, now: datetime | None = None) -> str:
@@ -61,23 +54,10 @@ async def prune(runtime: Runtime, table: Any, name: str, stage: str, topic: str,
     """Remove the rows of this worker's partitions (of ``topic``; or of ``partitions``)
     that ``prunable`` judges settled before the horizon; record the horizon per
     partition."""
-    settings = runtime.settings
     cutoff = horizon(runtime)
-    assigned = partitions if partitions is not None else {
-        tp.partition for tp in runtime.app.consumer.assignment() if tp.topic == topic}
-    handles = runtime.handles.get(stage, {})
     removed = 0
-    for partition in sorted(assigned & set(handles)):
-        writing_as(handles[partition])
-        for n, key in enumerate(list(table.keys())):
-            if n % YIELD_EVERY == YIELD_EVERY - 1:
-                await asyncio.sleep(0)
-                writing_as(handles[partition])
-            # Tables keyed by str give str keys in memory and bytes from RocksDB.
-            raw = key if isinstance(key, bytes) else str(key).encode()
-            if is_reserved(raw) or partition_of(partition_key(raw),
-                                                settings.partitions) != partition:
-                continue
+    for partition in partitions_here(runtime, stage, topic, partitions):
+        async for raw, key in rows_in(runtime, table, stage, partition, partition_key):
             value = table.get(key)
             if value and prunable(raw, value, cutoff):
                 del table[key]

@@ -11,7 +11,7 @@ import pytest
 from devstack import samples
 from streams import dlq
 from streams.codec import Codec, Message
-from streams.envelope import envelope
+from streams.envelope import envelope, parse_time
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 CODEC = Codec()
@@ -80,7 +80,7 @@ def test_progress_line() -> None:
 
 
 def test_a_filter_time_without_a_zone_is_utc() -> None:
-    assert dlq.parse_time("2026-12-01T12:00") == NOW
-    assert dlq.parse_time("2026-12-01T13:00+01:00") == NOW
+    assert parse_time("2026-12-01T12:00") == NOW
+    assert parse_time("2026-12-01T13:00+01:00") == NOW
     with pytest.raises(ValueError):
-        dlq.parse_time("")
+        parse_time("")
