@@ -12,6 +12,10 @@ Divergence windows (streams.divergence): after each change, the order's facts
 refunds without credit notes, refused commands) are judged into windows on
 ``divergence.windows``; table ORDER_WINDOWS holds the order's suspect and open ones, and
 timer ``tick_order_windows`` opens those whose SLA has passed.
+
+Ledger (tables.ledger): when a change alters the order's ledger line (its figures on
+both sides and their differences), the new line goes to ``ledger.orders`` (LedgerLine,
+keyed by order id, compacted), which the ledger page and ``woosync ledger`` read.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from streams.envelope import utcnow
 from streams.runtime import AgentSpec, Inbound, Runtime
 from streams.settings import Settings
 from streams.woo import ids
+from tables import ledger
 from tables.order_divergence import facts
 from tables.orders import OrderPolicy, OrderState, apply
 from tables.registry import ORDER_WINDOWS, ORDERS
@@ -53,9 +58,10 @@ def register(runtime: Runtime) -> None:
                                command.fields["command_id"])
         if new != state:
             table[key] = new.to_json()
-            await divergence.judge(runtime, windows, facts(
-                new, frozenset(runtime.settings.order_send_statuses)), utcnow(),
-                inbound.cause)
+            send_statuses = frozenset(runtime.settings.order_send_statuses)
+            await divergence.judge(runtime, windows, facts(new, send_statuses), utcnow(),
+                                   inbound.cause)
+            await publish_line(runtime, state, new, send_statuses, inbound)
 
     @runtime.app.agent(source, name="track_orders")
     async def track_orders(stream: Any) -> None:
@@ -65,6 +71,16 @@ def register(runtime: Runtime) -> None:
     async def tick_order_windows() -> None:
         await divergence.tick_all(runtime, windows, "orders", topics.COMMERCE_ORDERS.name,
                                   utcnow())
+
+
+async def publish_line(runtime: Runtime, before: OrderState, after: OrderState,
+                       send_statuses: frozenset[str], inbound: Inbound) -> None:
+    tolerance = runtime.settings.divergence_tolerance.get("sale-total")
+    line = ledger.line(after, send_statuses, tolerance or ledger.ZERO)
+    if line is None or line == ledger.line(before, send_statuses, tolerance or ledger.ZERO):
+        return
+    await runtime.emit(topics.LEDGER_ORDERS, after.order_id, "woosync.LedgerLine",
+                       ledger.to_record(line), inbound.cause, "ledger")
 
 
 def order_policy(settings: Settings, store_id: str) -> OrderPolicy:

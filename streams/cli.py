@@ -1,4 +1,4 @@
-"""The worker's own commands: ``worker``, ``topics``, ``schemas``, ``dlq``.
+"""The worker's own commands: ``worker``, ``topics``, ``schemas``, ``dlq``, ``ledger``.
 
 This is all a production image needs (``python -m streams.cli worker``). The ``woosync``
 command (devstack.cli) adds the local tooling's verbs to these. Each command reads the
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from streams import dlq_cli
+from streams import dlq_cli, ledger
 from streams.errors import ConfigError, WoosyncError
 from streams.settings import load_settings
 
@@ -30,7 +30,9 @@ def add_runtime_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     schemas = sub.add_parser("schemas", help="schema history: check or snapshot")
     schemas.add_argument("action", choices=["check", "snapshot"])
     dlq_cli.add_parser(sub)
-    return {"worker": _worker, "topics": _topics, "schemas": _schemas, dlq_cli.VERB: dlq_cli.run}
+    ledger.add_parser(sub)
+    return {"worker": _worker, "topics": _topics, "schemas": _schemas, dlq_cli.VERB: dlq_cli.run,
+            ledger.VERB: ledger.run}
 
 
 def run(parser: argparse.ArgumentParser, handlers: dict[str, Handler],

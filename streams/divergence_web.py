@@ -15,9 +15,11 @@ import time
 from typing import Any
 
 from streams import topics
+from streams.codec import Codec
 from streams.compacted import read_compacted
 from streams.envelope import parse_time
 from streams.runtime import Runtime
+from streams.settings import Settings
 from streams.web import operations, takes
 
 FILTERS = ("kind", "open", "since", "page", "per_page", "format")
@@ -45,7 +47,8 @@ def register(runtime: Runtime) -> None:
                 "format", "json") not in ("json", "csv"):
             return web.json({"error": "open is 0 or 1; format json or csv"}, status=400)
         if time.monotonic() - cache["at"] > 1.0:
-            cache["rows"] = await asyncio.to_thread(windows, runtime)
+            cache["rows"] = await asyncio.to_thread(windows, runtime.settings,
+                                                    runtime.codec)
             cache["at"] = time.monotonic()
         rows = [r for r in cache["rows"]
                 if query.get("kind") in (None, r["kind"])
@@ -58,9 +61,9 @@ def register(runtime: Runtime) -> None:
                          "items": chunk})
 
 
-def windows(runtime: Runtime) -> list[dict[str, Any]]:
+def windows(settings: Settings, codec: Codec) -> list[dict[str, Any]]:
     """Every window in its last state, newest opened first."""
-    read = read_compacted(runtime.settings, runtime.codec, topics.DIVERGENCE_WINDOWS.name)
+    read = read_compacted(settings, codec, topics.DIVERGENCE_WINDOWS.name)
     rows = []
     for message in read.latest.values():
         window = message.body["window"]

@@ -15,6 +15,7 @@ SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
 STORE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ORDER_NUMBER_PATTERN = r"^[0-9]{1,18}$"
 LETTER_PATTERN = r"^dlq:[0-9]{1,9}:[0-9]{1,19}$"
+DAY_PATTERN = r"^(today|[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))$"
 
 
 def _answers(*codes: int) -> dict[str, Any]:
@@ -82,6 +83,15 @@ def document(settings: Settings) -> dict[str, Any]:
                                _param("since", "query", fmt="date-time"),
                                _param("page", "query", kind="integer"),
                                _param("per_page", "query", kind="integer"),
+                               {**_param("format", "query"),
+                                "schema": {"type": "string", "enum": ["json", "csv"]}}],
+                "responses": {**_answers(200, 400, 401, 403),
+                              "200": {"description": "ok", "content": {
+                                  **_JSON, "text/csv": {}}}}}},
+            "/ledger/{day}": {"get": {
+                "summary": "the reconciliation ledger of one day (JSON or CSV)",
+                "security": admin,
+                "parameters": [_param("day", pattern=DAY_PATTERN),
                                {**_param("format", "query"),
                                 "schema": {"type": "string", "enum": ["json", "csv"]}}],
                 "responses": {**_answers(200, 400, 401, 403),

@@ -80,11 +80,13 @@ FEED_CURSORS = TopicSpec("feed.cursors", "feed name", _names("FeedCursor"), Clea
 DIVERGENCE_WINDOWS = TopicSpec("divergence.windows", "window id (kind|subject|since)",
                                _names("DivergenceOpened", "DivergenceUpdated",
                                       "DivergenceClosed"), Cleanup.COMPACT)
+# Each order's last ledger line (tables.ledger): the reconciliation ledger's source.
+LEDGER_ORDERS = TopicSpec("ledger.orders", "order id", _names("LedgerLine"), Cleanup.COMPACT)
 
 ALL: tuple[TopicSpec, ...] = (
     WOO_RAW, ERP_RAW, COMMERCE_ORDERS, COMMERCE_PRODUCTS, ERP_STOCK, ERP_DOCUMENTS,
     ERP_CATALOG, INVENTORY_HOLDS, INVENTORY_AVAILABILITY, ERP_COMMANDS, STORE_COMMANDS,
-    DELIVERY_RESULTS, DLQ, FEED_CURSORS, DIVERGENCE_WINDOWS,
+    DELIVERY_RESULTS, DLQ, FEED_CURSORS, DIVERGENCE_WINDOWS, LEDGER_ORDERS,
 )
 CANONICAL: tuple[TopicSpec, ...] = (
     COMMERCE_ORDERS, COMMERCE_PRODUCTS, ERP_STOCK, ERP_DOCUMENTS, ERP_CATALOG,

@@ -44,3 +44,16 @@ async def test_a_missing_sale_opens_a_window_after_its_sla_and_the_sale_closes_i
     assert [(key_, m.body["window"]["closed_at"] is not None) for key_, m in closed] == [
         (opened[0][0], True)]
     assert not windows.get(key)  # forgotten: the next disagreement is a new episode
+
+
+async def test_each_change_of_the_ledger_line_is_published_once(make_harness: Any) -> None:
+    h: Harness = await make_harness([orders.AGENT], partitions=1)
+    async with h.agent("track_orders").test_context() as agent:
+        for name, body in (order("processing", 1), order("processing", 2),
+                           sale("processing", 3)):
+            await agent.put(h.encode(f"woosync.{name}", body), key=OID.encode())
+    lines = [m.body for _, m in h.out("ledger.orders", "LedgerLine")]
+    # The second snapshot changes the row (its version) but not the line: not published.
+    assert [(ln["counted_erp"], [d["kind"] for d in ln["differences"]]) for ln in lines
+            ] == [(False, ["sale"]), (True, [])]
+    assert lines[1]["erp_sale"] == "S9" and lines[1]["day"] == "2026-12-01"
