@@ -76,5 +76,17 @@ async def test_a_refused_order_opens_its_windows_and_good_orders_open_none(
     assert {r["kind"] for r in rows if r["subject"].startswith(_oid(stack, bad))} >= {
         "command", "sale"}
     assert stack.get("/divergences", token=None)[0] == 401
+
+    # The day's ledger: the good orders agree on both sides (totals and tax as Tryton
+    # computed them); the refused one's difference is linked to its open window.
+    status, day = stack.get("/ledger/today")
+    assert status == 200, day
+    lines = {ln["order_id"]: ln for ln in day["lines"]}
+    for oid in good_ids:
+        assert lines[oid]["erp_total"] == lines[oid]["store_total"] != "0.00", lines[oid]
+        assert lines[oid]["differences"] == 0
+    items = [i for i in day["items"] if i["order_id"] == _oid(stack, bad)]
+    assert [(i["kind"], i["status"]) for i in items] == [("sale", "linked")], items
+    assert stack.get("/ledger/2026-13-01")[0] == 400
     print(f"divergence: refused order's windows open {opened_after:.1f} s after checkout;"
           f" 0 windows for {len(good)} good orders")
