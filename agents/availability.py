@@ -27,6 +27,10 @@ or converted and covered by a stock read) for longer than the replay horizon are
 a hold event older than what its partition removed, about a hold it no longer has, is
 dropped (streams.retention).
 
+ERP feed divergence: on the same timer, the partition that holds subject ``erp-feed``
+judges the ``feed`` kind from its heartbeat (silent beyond the stale age: disagreeing;
+a window past the feed's SLA on top), into table STOCK_WINDOWS.
+
 Store stock divergence: it also reads ``commerce.products`` (the store's own stock of a
 SKU, from webhooks and the sweep's read-back) and judges it against what was published
 to that store (tables.stock_divergence) into table STOCK_WINDOWS and
@@ -62,7 +66,7 @@ from tables.inventory import (
     settled_since,
 )
 from tables.registry import HOLD_LINES, INVENTORY, STOCK_WINDOWS, feed_key, hold_row, is_feed_key
-from tables.stock_divergence import stock_fact
+from tables.stock_divergence import FEED_SUBJECT, feed_fact, stock_fact
 
 HOLD_EVENTS = frozenset({"HoldSet", "HoldReleased", "HoldConverted"})
 SKU_EVENTS = HOLD_EVENTS | {"StockLevelObserved"}
@@ -107,7 +111,7 @@ def register(runtime: Runtime) -> None:
     @runtime.timer(max(1.0, settings.erp_stale_seconds / 4), "refresh_staleness")
     async def refresh_staleness() -> None:
         async with lock:
-            await _refresh(runtime, table, holds, handles)
+            await _refresh(runtime, table, holds, handles, windows=stock_windows)
 
     if settings.prune_interval_seconds > 0:
         @runtime.timer(settings.prune_interval_seconds, "prune_holds")
@@ -206,7 +210,8 @@ def _heartbeat(table: Any, beat: Inbound) -> None:
 
 
 async def _refresh(runtime: Runtime, table: Any, holds: Any,
-                   handles: dict[int, Inbound], resend: bool = False) -> None:
+                   handles: dict[int, Inbound], resend: bool = False,
+                   windows: Any = None) -> None:
     """Re-evaluate the SKUs of each assigned partition whose feed turned stale or fresh
     (with ``resend``: of every assigned partition, sending every value again)."""
     settings = runtime.settings
@@ -216,6 +221,12 @@ async def _refresh(runtime: Runtime, table: Any, holds: Any,
     for partition in sorted(assigned & set(handles)):
         row = table.get(feed_key(partition)) or {}
         stale = feed_stale(settings, row or None, now)
+        if windows is not None and partition == partition_of(FEED_SUBJECT.encode(),
+                                                             settings.partitions):
+            writing_as(handles[partition])
+            await divergence.judge(runtime, windows, [feed_fact(row, stale)], now,
+                                   Cause(deterministic_id("feed", now.isoformat()), now,
+                                         now.isoformat(), trace_for(FEED_SUBJECT)))
         if row.get("judged_stale") == stale and not resend:
             continue
         writing_as(handles[partition])

@@ -1,4 +1,5 @@
-"""A store's stock of a SKU against what woosync last published to it. Pure.
+"""A store's stock of a SKU against what woosync last published to it, and whether the
+ERP's feed is heard from. Pure.
 
 Consumes a SKU's row (tables.inventory.SkuState: what was published to each store) and
 one StorefrontProductObserved of that SKU (the store's own stock, from a webhook or the
@@ -6,6 +7,10 @@ sweep's read-back); produces the ``stock`` fact for tables.divergence, subject
 ``<ERP SKU>|<store>``. Nothing to judge (None) when the store does not manage this
 product's stock itself (a parent holds it: the parent's snapshot is judged), when it is
 deleted, or before anything was published to that store.
+
+``feed_fact``: from a partition's feed row (the last ERP heartbeat) and whether it is
+stale, the ``feed`` fact about the one ERP feed (subject ``erp-feed``): silent beyond the
+stale age is a disagreement; past the feed's SLA on top, a window.
 """
 
 from __future__ import annotations
@@ -29,3 +34,17 @@ def stock_fact(state: SkuState, product: dict[str, Any]) -> Fact | None:
                 Sides(f"store shows {shown}", f"woosync published {published.quantity}",
                       "the stock was edited in the store, or an availability command was"
                       " lost"), shown, Decimal(published.quantity))
+
+
+FEED_SUBJECT = "erp-feed"
+
+
+def feed_fact(row: dict[str, Any], stale: bool) -> Fact:
+    polled = row.get("polled_at")
+    # The sides stay the same through one silence (the last poll does not move), so an
+    # open window is not updated on every tick.
+    return Fact("feed", FEED_SUBJECT, not stale,
+                Sides(f"no ERP poll since {polled or 'the worker started'}",
+                      "ERP feed silent" if stale else "ERP feed polling",
+                      "the ERP is down or unreachable, or its poller stopped" if stale
+                      else ""))

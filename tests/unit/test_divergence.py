@@ -59,3 +59,14 @@ def test_numbers_agree_within_the_tolerance() -> None:
     assert agree(Decimal("10.00"), Decimal("10.90"), RULE)
     assert not agree(Decimal("10.00"), Decimal("11.01"), RULE)
     assert agree("processing", "processing", RULE) and not agree("a", "b", RULE)
+
+
+def test_a_silent_erp_feed_disagrees_with_the_same_sides_until_it_polls_again() -> None:
+    from tables.stock_divergence import feed_fact
+
+    row = {"polled_at": "2026-12-01T10:00:00+00:00"}
+    silent = feed_fact(row, stale=True)
+    assert (silent.kind, silent.subject, silent.agreeing) == ("feed", "erp-feed", False)
+    assert feed_fact(row, stale=True) == silent  # no update on every tick
+    assert "down or unreachable" in silent.sides.cause
+    assert feed_fact({"polled_at": "2026-12-01T10:05:00+00:00"}, stale=False).agreeing
