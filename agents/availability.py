@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from streams import divergence, retention, topics
@@ -66,7 +67,13 @@ from tables.inventory import (
     settled_since,
 )
 from tables.registry import HOLD_LINES, INVENTORY, STOCK_WINDOWS, feed_key, hold_row, is_feed_key
-from tables.stock_divergence import FEED_SUBJECT, feed_fact, stock_fact
+from tables.stock_divergence import (
+    FEED_SUBJECT,
+    feed_fact,
+    price_fact,
+    stock_fact,
+    with_list_price,
+)
 
 HOLD_EVENTS = frozenset({"HoldSet", "HoldReleased", "HoldConverted"})
 SKU_EVENTS = HOLD_EVENTS | {"StockLevelObserved"}
@@ -77,7 +84,8 @@ def register(runtime: Runtime) -> None:
     table, holds = runtime.table(INVENTORY), runtime.table(HOLD_LINES)
     stock_windows = runtime.table(STOCK_WINDOWS)
     source = app.topic(topics.ERP_STOCK.name, topics.INVENTORY_HOLDS.name,
-                       topics.COMMERCE_PRODUCTS.name, key_serializer="raw",
+                       topics.COMMERCE_PRODUCTS.name, topics.ERP_CATALOG.name,
+                       key_serializer="raw",
                        value_serializer="raw")
     lock = asyncio.Lock()
     # A recent event of each partition: not state, only the handle that lets the timer
@@ -97,6 +105,9 @@ def register(runtime: Runtime) -> None:
                     by_sku.setdefault(inbound.key, []).append(inbound)
                 elif inbound.name == "StorefrontProductObserved":
                     products.append(inbound)
+                elif inbound.name == "ProductObserved":
+                    writing_as(inbound)
+                    _list_price(table, inbound)
             for sku, items in by_sku.items():
                 writing_as(items[-1])
                 await _one_sku(runtime, table, holds, sku, items, _cause(items))
@@ -171,20 +182,31 @@ async def _judge_store_stock(runtime: Runtime, table: Any, windows: Any,
     if partition_of(sku.encode(), runtime.settings.partitions) != product.partition:
         return  # a mapped SKU whose row lives on another partition: not judged here
     writing_as(product)
-    fact = stock_fact(SkuState.from_json(sku, table.get(sku.encode())), body)
-    if fact is not None:
-        await divergence.judge(runtime, windows, [fact], utcnow(), product.cause,
+    state = SkuState.from_json(sku, table.get(sku.encode()))
+    found = [f for f in (stock_fact(state, body), price_fact(state, body)) if f is not None]
+    if found:
+        await divergence.judge(runtime, windows, found, utcnow(), product.cause,
                                _healer(runtime, table))
 
 
+def _list_price(table: Any, product: Inbound) -> None:
+    sku = product.key
+    state = SkuState.from_json(sku, table.get(sku.encode()))
+    new = with_list_price(state, product.body)
+    if new != state:
+        table[sku.encode()] = new.to_json()
+
+
 def _healer(runtime: Runtime, table: Any) -> divergence.Heal:
-    """Self-healing of a stock window (when settings allow): the availability woosync
-    published is sent to that store again."""
+    """Self-healing of a stock or price window (when settings allow): the availability
+    woosync published, or the ERP's list price, is sent to that store again."""
     async def heal(window: Window) -> str | None:
         if window.kind not in runtime.settings.divergence_heal:
             return None
         sku, _, store = window.subject.partition("|")
         state = SkuState.from_json(sku, table.get(sku.encode()))
+        if window.kind == "price":
+            return await _heal_price(runtime, window, state, store)
         published = state.published.get(store)
         channel = next((c for c in channels(runtime.settings, sku) if c.store == store),
                        None)
@@ -200,6 +222,22 @@ def _healer(runtime: Runtime, table: Any) -> divergence.Heal:
                                "stock_status": published.status}, cause, sku, store)
         return f"sent the published availability ({published.quantity}) to {store} again"
     return heal
+
+
+async def _heal_price(runtime: Runtime, window: Window, state: SkuState, store: str
+                      ) -> str | None:
+    channel = next((c for c in channels(runtime.settings, state.sku) if c.store == store),
+                   None)
+    if state.list_price is None or channel is None:
+        return None
+    cause = Cause(deterministic_id("heal", window.window_id), utcnow(), window.window_id,
+                  trace_for(f"sku:{state.sku}"))
+    price = state.list_price[0]
+    await runtime.emit(topics.STORE_COMMANDS, channel.store_sku, "woosync.SetPrice", {
+        "command_id": cause.id_for("woosync.SetPrice"), "store": store,
+        "sku": channel.store_sku, "regular_price": Decimal(price), "sale_price": None,
+        "sale_from": None, "sale_to": None}, cause, state.sku, store)
+    return f"set the store's price to the ERP's list price ({price})"
 
 
 def _heartbeat(table: Any, beat: Inbound) -> None:

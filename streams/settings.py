@@ -118,8 +118,9 @@ class Settings(BaseSettings):
         "sale-total": Decimal("0.01"), "refund": Decimal("0.01")})
     divergence_tick_seconds: float = Field(default=5.0, gt=0)
     # Kinds woosync heals itself when their window opens (the owner is clear): "stock"
-    # re-sends the published availability to the store.
-    divergence_heal: tuple[str, ...] = ("stock",)
+    # re-sends the published availability to the store, "price" sets the store's price
+    # to the ERP's list price (the ERP owns prices).
+    divergence_heal: tuple[str, ...] = ("stock", "price")
     # Anti-entropy: every SKU's availability is sent to the stores again this often,
     # changed or not, so a store converges after a lost command (0: never).
     availability_resync_seconds: float = Field(default=900.0, ge=0)

@@ -72,9 +72,13 @@ class SkuState:
     # hold key "order|line" -> (quantity, confirmed_at): converted after the latest read
     converting: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
     published: dict[str, Published] = field(default_factory=dict)
+    # The ERP's list price and the version it came with (ProductObserved), to judge the
+    # stores' prices against; None until the ERP's product was read.
+    list_price: tuple[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"sku": self.sku, "read_at": self.read_at, "open": str(self.open),
+                "list_price": list(self.list_price) if self.list_price else None,
                 "levels": {w: [str(a), str(b)] for w, (a, b) in self.levels.items()},
                 "converting": {k: [str(q), at] for k, (q, at) in self.converting.items()},
                 "published": {s: [p.quantity, p.status, p.stale, p.at]
@@ -89,7 +93,8 @@ class SkuState:
                    data["read_at"], Decimal(data["open"]),
                    {k: (Decimal(q), at) for k, (q, at) in data["converting"].items()},
                    {s: Published(q, st, stale, at)
-                    for s, (q, st, stale, at) in data["published"].items()})
+                    for s, (q, st, stale, at) in data["published"].items()},
+                   tuple(data["list_price"]) if data.get("list_price") else None)
 
 
 @dataclass(frozen=True)

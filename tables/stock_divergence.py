@@ -8,6 +8,11 @@ sweep's read-back); produces the ``stock`` fact for tables.divergence, subject
 product's stock itself (a parent holds it: the parent's snapshot is judged), when it is
 deleted, or before anything was published to that store.
 
+``price_fact``: the same product's regular price in the store against the ERP's list
+price (kept on the SKU's row by ``with_list_price``, newest ERP version wins), subject
+``<ERP SKU>|<store>``; nothing to judge before the ERP's product was read or when the
+store product has no price of its own (a variable product's parent).
+
 ``feed_fact``: from a partition's feed row (the last ERP heartbeat) and whether it is
 stale, the ``feed`` fact about the one ERP feed (subject ``erp-feed``): silent beyond the
 stale age is a disagreement; past the feed's SLA on top, a window.
@@ -15,6 +20,7 @@ stale age is a disagreement; past the feed's SLA on top, a window.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +40,24 @@ def stock_fact(state: SkuState, product: dict[str, Any]) -> Fact | None:
                 Sides(f"store shows {shown}", f"woosync published {published.quantity}",
                       "the stock was edited in the store, or an availability command was"
                       " lost"), shown, Decimal(published.quantity))
+
+
+def with_list_price(state: SkuState, product: dict[str, Any]) -> SkuState:
+    """The row after the ERP's ProductObserved (an older version changes nothing)."""
+    version = product["modified_at"].isoformat()
+    if state.list_price is not None and state.list_price[1] >= version:
+        return state
+    return replace(state, list_price=(str(product["list_price"]), version))
+
+
+def price_fact(state: SkuState, product: dict[str, Any]) -> Fact | None:
+    if state.list_price is None or product["deleted"] or product["regular_price"] is None:
+        return None
+    shown, erp = Decimal(product["regular_price"]), Decimal(state.list_price[0])
+    return Fact("price", f"{state.sku}|{product['store']}", True,
+                Sides(f"store price {shown}", f"ERP list price {erp}",
+                      "the price was edited in the store, or an ERP repricing has not"
+                      " reached it"), shown, erp)
 
 
 FEED_SUBJECT = "erp-feed"

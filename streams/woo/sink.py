@@ -1,7 +1,7 @@
 """Applying store commands to WooCommerce stores through their REST API.
 
 Consumes a batch of canonical store commands (SetAvailability, SetOrderStatus,
-AddTracking); produces one Report per command (its delivery: done, refused, failed, or
+AddTracking, SetPrice); produces one Report per command (its delivery: done, refused, failed, or
 superseded). Availability within a batch is coalesced per SKU and sent as absolute
 values through batch endpoints (streams.woo.sink_plan). A SKU is looked up once per
 store (``GET /products?sku=``); a variation whose stock its parent manages is written on
@@ -146,6 +146,10 @@ class StoreSink:
             self._report(command, Delivery(0, rejected=f"unknown store {store!r}"))
             return
         client = self.stores[store]
+        if command.short_name == "SetPrice":
+            delivery = await self.deliverers[store].deliver(partial(_set_price, client, body))
+            self._report(command, delivery)
+            return
         try:
             woo_id = ids.parse(body.get("order_id", "")).woo_id
         except ValueError as exc:
@@ -166,6 +170,27 @@ class StoreSink:
     def _report(self, command: Message, delivery: Delivery[Any],
                 superseded: bool = False) -> None:
         self.reports.append(Report(command, delivery, superseded))
+
+
+async def _set_price(client: WooClient, command: dict[str, Any]) -> str:
+    """The product's own prices (a variation's on the variation, never its parent's):
+    WooCommerce takes prices as strings; a sale price comes with its GMT dates."""
+    found = await client.get("/products", sku=command["sku"])
+    if not found:
+        raise WooRejected(404, "woosync_no_product", f"no product with SKU {command['sku']!r}")
+    product = found[0]
+    own, parent = int(product["id"]), int(product.get("parent_id") or 0)
+    path = (f"/products/{parent}/variations/{own}" if product.get("type") == "variation"
+            else f"/products/{own}")
+    body: dict[str, Any] = {"regular_price": str(command["regular_price"])}
+    if command.get("sale_price") is not None:
+        body["sale_price"] = str(command["sale_price"])
+        for field, name in (("sale_from", "date_on_sale_from_gmt"),
+                            ("sale_to", "date_on_sale_to_gmt")):
+            if command.get(field) is not None:
+                body[name] = command[field].strftime("%Y-%m-%dT%H:%M:%S")
+    await client.request("PUT", path, body=body)
+    return f"{path}: regular price {body['regular_price']}"
 
 
 async def _set_status(client: WooClient, woo_id: int, status: str) -> str:

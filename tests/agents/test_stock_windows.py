@@ -59,3 +59,40 @@ async def test_a_store_edit_opens_a_window_that_woosync_heals(make_harness: Any)
                                  _product(published, 2)), key=b"MUG")
         await h.until(lambda: h.out("divergence.windows", "DivergenceClosed"))
     assert not windows.get(b"MUG|demo|stock")
+
+
+def _erp_product(price: str, n: int) -> dict[str, Any]:
+    return {"envelope": envelope(event_id=f"e{n}", occurred_at=NOW, observed_at=NOW,
+                                 source="tryton", source_version=str(n), trace_id="t"),
+            "sku": "MUG", "erp_id": "5", "name": "Mug", "active": True,
+            "list_price": Decimal(price), "sale_price": None, "sale_from": None,
+            "sale_to": None, "tax_class": None, "modified_at": NOW + timedelta(seconds=n)}
+
+
+async def test_a_store_price_edit_opens_a_price_window_and_the_erp_price_is_set_again(
+        make_harness: Any) -> None:
+    h: Harness = await make_harness([availability.AGENT], partitions=1,
+                                    inventory_batch_seconds=0.01)
+    windows = h.runtime.table(STOCK_WINDOWS)
+    async with h.agent("compute_availability").test_context() as agent:
+        await agent.put(h.encode("woosync.ProductObserved", _erp_product("12.50", 2)),
+                        key=b"MUG")
+        # An older ERP version arriving late does not put back an old price.
+        await agent.put(h.encode("woosync.ProductObserved", _erp_product("9.00", 1)),
+                        key=b"MUG")
+        edited = {**_product(5, 1), "regular_price": Decimal("15.00")}
+        await agent.put(h.encode("woosync.StorefrontProductObserved", edited), key=b"MUG")
+        await h.until(lambda: windows.get(b"MUG|demo|price"))
+        await divergence.tick_all(h.runtime, windows, "availability", "inventory.holds",
+                                  utcnow() + timedelta(seconds=301), partitions={0},
+                                  heal=availability._healer(h.runtime,
+                                                            h.runtime.table(INVENTORY)))
+        opened = h.out("divergence.windows", "DivergenceOpened")[0][1].body["window"]
+        assert (opened["kind"], opened["store_value"], opened["erp_value"]) == (
+            "price", "store price 15.0000", "ERP list price 12.5000")
+        [(_, command)] = h.out("store.commands", "SetPrice")
+        assert (command.body["sku"], command.body["regular_price"]) == ("MUG",
+                                                                        Decimal("12.50"))
+        fixed = {**_product(5, 2), "regular_price": Decimal("12.50")}
+        await agent.put(h.encode("woosync.StorefrontProductObserved", fixed), key=b"MUG")
+        await h.until(lambda: h.out("divergence.windows", "DivergenceClosed"))
