@@ -59,10 +59,48 @@ def main(argv: list[str] | None = None) -> int:
                           " flash sale; Ctrl-C stops all")
     demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
 
+    day = sub.add_parser("simulate-day", help="a trading day in accelerated time with"
+                         " injected faults: the windows they open and the ledger")
+    day.add_argument("--scale", type=float, default=30.0,
+                     help="simulated seconds per real second")
+    day.add_argument("--steady-minutes", type=float, default=60.0,
+                     help="simulated minutes of normal trading before the faults")
+    day.add_argument("--seed", type=int, default=1)
+
     handlers.update({"broker": _broker, "fetch-kafka": _fetch_kafka, "demo": _demo,
+                     "simulate-day": _simulate_day,
                      "erp": _erp, "bench-erp": _bench_erp, "bench-orders": _bench_orders,
                      "emulator": _emulator, "bench": _bench})
     return run(parser, handlers, argv)
+def _simulate_day(args: argparse.Namespace) -> int:
+    """Its own broker and Tryton in a temporary folder; exit 0 when every fault that must
+    open a window did, none opened in the steady stretch and the ledger has no
+    unexplained difference."""
+    import asyncio
+    import tempfile
+
+    from devstack.kafka_broker import LocalKafka
+    from devstack.simulate_day import run_day
+    from devstack.tryton_server import TrytonServer
+
+    workdir = Path(tempfile.mkdtemp(prefix="woosync-day-"))
+    print("starting Kafka and Tryton (the first run builds its database: about a"
+          " minute)...", flush=True)
+    kafka = LocalKafka(workdir / "kafka").start()
+    erp = TrytonServer(workdir / "erp").start()
+    try:
+        report = asyncio.run(run_day(kafka.bootstrap, erp.url, erp.port, workdir,
+                                     args.scale, args.steady_minutes, args.seed,
+                                     lambda line: print(line, flush=True)))
+    finally:
+        erp.stop()
+        kafka.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    good = (all(f.detected for f in report.faults) and not report.false_windows
+            and report.ledger.get("differences", {}).get("unexplained", 1) == 0)
+    return 0 if good else 1
+
+
 def _fetch_kafka(args: argparse.Namespace) -> int:
     from devstack.kafka_broker import fetch_jars, java_binary
 

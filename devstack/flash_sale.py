@@ -86,17 +86,17 @@ async def stock_counts(erp: TrytonClient, skus: list[str], seconds: float, every
 
 
 async def warehouse(erp: TrytonClient, seconds: float, every: float, share: int,
-                    stats: SaleStats) -> None:
+                    stats: SaleStats, reference: str = "woo:%") -> None:
     """Every ``every`` seconds, ship one in ``share`` of the store's ERP sales that are
-    waiting (the sale's id decides which), with a tracking number in the shipment's
-    reference, as a warehouse does in Tryton."""
+    waiting (the sale's id decides which; ``reference`` picks the store's sales), with a
+    tracking number in the shipment's reference, as a warehouse does in Tryton."""
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     while loop.time() < end:
         await asyncio.sleep(every)
         sales = await erp.model(
             "sale.sale", "search_read",
-            [("woosync_reference", "like", "woo:%"), ("state", "=", "processing"),
+            [("woosync_reference", "like", reference), ("state", "=", "processing"),
              ("shipments.state", "in", ["waiting", "assigned"])], 0, 5, None, ["shipments"])
         for sale in sales:
             if sale["id"] % share:

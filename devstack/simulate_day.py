@@ -1,0 +1,564 @@
+"""``woosync simulate-day``: a trading day against a real broker, a real Tryton and the
+store emulator, in accelerated time, with faults injected one after another; it prints
+each fault, the divergence window it opened (or that none did, where none should), the
+time to open and to close, and the day's ledger.
+
+Accelerated time: one real second is ``scale`` simulated seconds. The worker runs with
+every divergence SLA, the stale age, the sweep and the store sink's give-up divided by
+the scale, so a 5-minute SLA passes in 10 real seconds at the default scale 30; times
+are reported in simulated seconds (real seconds x scale). The outside systems run at
+their own speed (Tryton makes about a sale a second), so the traffic is what they keep
+up with: a steady day at about 0.4 orders a real second, i.e. 700 an hour simulated.
+
+The day: a steady stretch (``steady_minutes`` simulated; no window may open), then the
+faults: duplicated and reordered webhooks, lost webhooks (both absorbed: no window, no
+order lost or doubled), the ERP refusing an order (command and sale windows; a person
+adds the product in the ERP and replays the dead letter), a price edited in the store
+(price window, healed by woosync), a stock adjustment in the ERP (absorbed), an order
+edited in the store after its ERP sale (sale-total window, left to a person), a refund
+whose credit note the ERP refuses (command and refund windows, left to a person), an
+ERP outage (feed window, closed when it is back) and a store outage (command windows
+for the store commands given up on, closed by replaying them). At the end every window
+that needs no person must be closed and the ledger must have no unexplained difference.
+
+Only talks to 127.0.0.1. Used by the command line (its own broker and Tryton) and by
+the integration test (the run's shared ones).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import secrets
+import statistics
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from devstack import seed_data
+from devstack.flash_sale import SaleStats, ship, shoppers, warehouse
+from devstack.kafka_broker import free_port
+from devstack.supervise import WORKER_READY, worker_process
+from devstack.tcp_switch import TcpSwitch
+from devstack.tryton_server import ADMIN_PASSWORD
+from streams.admin import ensure_topics
+from streams.erp.tryton_rpc import TrytonClient
+from streams.settings import load_settings
+from woo_emulator.config import EmulatorConfig, Faults
+from woo_emulator.runner import EmulatorThread
+from woo_emulator.webhooks import Webhook
+
+SECRET = "simulated-day-secret"
+# SLAs in simulated seconds: the product's defaults (streams.settings).
+SLA = {"sale": 300, "sale-total": 60, "status": 900, "refund": 900, "command": 0,
+       "stock": 180, "feed": 240, "price": 300}
+SKUS = ("HOT-01", "HOT-02", "HOT-03", "HOT-04", "HOT-05", "HOT-06", "HOT-07", "HOT-08",
+        "MUG")
+NEW_SKU = "SIM-NEW-01"
+
+
+@dataclass
+class FaultReport:
+    name: str
+    expected: tuple[str, ...]  # window kinds it must open (empty: none may open)
+    remedy: str
+    injected_at: datetime
+    subjects: list[str] = field(default_factory=list)  # subject prefixes it concerns
+    opened: dict[str, float] = field(default_factory=dict)  # kind -> simulated seconds
+    closed: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def detected(self) -> bool:
+        return set(self.expected) <= set(self.opened)
+
+
+@dataclass
+class DayReport:
+    scale: float
+    steady_minutes: float
+    orders: int = 0
+    false_windows: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[FaultReport] = field(default_factory=list)
+    needing_a_person: list[dict[str, Any]] = field(default_factory=list)
+    ledger: dict[str, Any] = field(default_factory=dict)
+    unexpected: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Day:
+    """The running world: the store, the ERP (through a switch), one worker."""
+
+    def __init__(self, bootstrap: str, erp_url: str, erp_port: int, workdir: Path,
+                 scale: float, seed: int, out: Callable[[str], None],
+                 partitions: int) -> None:
+        self.bootstrap, self.erp_url, self.erp_port = bootstrap, erp_url, erp_port
+        self.partitions = partitions
+        self.workdir, self.scale, self.out = workdir, scale, out
+        self.rng = random.Random(seed)
+        self.store_id = f"sim{secrets.token_hex(3)}"
+        self.token = secrets.token_urlsafe(18)
+        self.web_port = free_port()
+        self.stats = SaleStats()
+        self.emulator = EmulatorThread(EmulatorConfig(time_scale=0.05),
+                                       catalogue=seed_data.store_catalogue())
+        self.switch = TcpSwitch(erp_port)
+        self.worker: Any = None
+        self.admin = TrytonClient(erp_url, seed_data.DATABASE, "admin",
+                                  SecretStr(ADMIN_PASSWORD))
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def real(self, simulated_seconds: float) -> float:
+        return simulated_seconds / self.scale
+
+    def env(self) -> dict[str, str]:
+        s = self.scale
+        stores = {self.store_id: {"rest_url": self.emulator.api, **seed_data.EMULATOR_KEYS,
+                                  "webhook_secret": SECRET, "warehouses": ["WH", "WH2"],
+                                  "ship_from": "WH"}}
+        return {"WOOSYNC_BROKER": f"kafka://{self.bootstrap}",
+                "WOOSYNC_APP_ID": f"woosync-{self.store_id}",
+                "WOOSYNC_ERP_URL": f"http://127.0.0.1:{self.switch.port}",
+                "WOOSYNC_ERP_PASSWORD": seed_data.INTEGRATION_PASSWORD,
+                "WOOSYNC_ADMIN_TOKEN": self.token, "WOOSYNC_WEB_PORT": str(self.web_port),
+                "WOOSYNC_DATA_DIR": str(self.workdir / "worker"),
+                "WOOSYNC_STORES": json.dumps(stores),
+                "WOOSYNC_PARTITIONS": str(self.partitions),
+                "WOOSYNC_CONSUMER_OFFSET_RESET": "latest",
+                "WOOSYNC_DIVERGENCE_SLA_SECONDS": json.dumps(
+                    {k: v / s for k, v in SLA.items()}),
+                "WOOSYNC_DIVERGENCE_TICK_SECONDS": "0.5",
+                "WOOSYNC_ERP_POLL_INTERVAL": "0.5",
+                "WOOSYNC_ERP_STALE_SECONDS": str(60 / s),
+                "WOOSYNC_WOO_SWEEP_INTERVAL": "2", "WOOSYNC_WOO_SWEEP_OVERLAP_SECONDS": "6",
+                "WOOSYNC_DELIVERY_MAX_WAIT_SECONDS": str(max(3.0, 120 / s)),
+                "WOOSYNC_BREAKER_RESET_SECONDS": "1",
+                "WOOSYNC_SINK_COALESCE_SECONDS": "0.2",
+                "WOOSYNC_AVAILABILITY_RESYNC_SECONDS": str(900 / s)}
+
+    async def start(self) -> None:
+        self.emulator.start()
+        await self.switch.start()
+        env = self.env()
+        await asyncio.to_thread(ensure_topics, load_settings(
+            broker=env["WOOSYNC_BROKER"], app_id=env["WOOSYNC_APP_ID"],
+            partitions=self.partitions))
+        self.worker = await asyncio.to_thread(
+            worker_process(self.workdir / "worker.log", env).start, WORKER_READY)
+        ingress = f"http://127.0.0.1:{self.web_port}/webhooks/woocommerce/{self.store_id}"
+        for n, topic in enumerate(("order.created", "order.updated", "product.updated")):
+            self.emulator.emulator.webhooks.hooks[n + 1] = Webhook(n + 1, topic, topic,
+                                                                   ingress, SECRET)
+        # The worker starts at the end of the topics: count the day's SKUs in the ERP so
+        # that it has their stock (and publishes it) from the start.
+        for sku in SKUS:
+            await self.count(sku, "WH", 400)
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            await asyncio.to_thread(self.worker.stop)
+        await self.switch.stop()
+        self.emulator.stop()
+        await self.admin.close()
+
+    def http(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.web_port}{path}", method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.token}",
+                     "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return int(response.status), json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return int(exc.code), json.loads(exc.read() or b"null")
+
+    async def windows(self) -> list[dict[str, Any]]:
+        status, page = await asyncio.to_thread(self.http, "GET", "/divergences?per_page=500")
+        return list(page["items"]) if status == 200 else []
+
+    def oid(self, woo_id: int) -> str:
+        return f"woo:{self.store_id}:{woo_id}"
+
+    def products(self) -> dict[str, int]:
+        store = self.emulator.emulator.store
+        return {sku: p.id for sku in SKUS if (p := store.by_sku(sku)) is not None}
+
+    def set_faults(self, faults: Faults) -> None:
+        self.emulator.run(setattr, self.emulator.emulator.config, "faults", faults)
+
+    async def checkout(self, sku: str, quantity: int = 1) -> int:
+        store = self.emulator.emulator.store
+        product = store.by_sku(sku)
+        assert product is not None, sku
+
+        def buy() -> int:
+            order = store.checkout([(product.id, quantity)],
+                                   {"email": "day@example.com", "first_name": "Day"})
+            store.pay(order)
+            return order.id
+        woo_id: int = self.emulator.run(buy)
+        self.stats.placed += 1
+        return woo_id
+
+    async def count(self, sku: str, warehouse_code: str, quantity: int) -> None:
+        location = (await self.admin.model("stock.location", "search",
+                                           [("code", "=", warehouse_code)], 0, 1, None))[0]
+        storage = (await self.admin.model("stock.location", "read", [location],
+                                          ["storage_location"]))[0]["storage_location"]
+        product = (await self.admin.model("product.product", "search",
+                                          [("code", "=", sku)], 0, 1, None))[0]
+        inventory, = await self.admin.model("stock.inventory", "create", [{
+            "location": storage, "lines": [["create", [{"product": product,
+                                                         "quantity": float(quantity)}]]]}])
+        await self.admin.model("stock.inventory", "confirm", [inventory])
+
+    async def erp_sales(self, woo_id: int) -> list[dict[str, Any]]:
+        return list(await self.admin.model(
+            "sale.sale", "search_read", [("woosync_reference", "=", self.oid(woo_id))],
+            0, None, None, ["state", "invoices", "shipments"]))
+
+    async def until(self, check: Callable[[], Awaitable[Any]], what: str,
+                    within: float) -> Any:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            found = await check()
+            if found:
+                return found
+            await asyncio.sleep(0.5)
+        raise TimeoutError(f"{what}: not within {within:.0f} s")
+
+    # -- traffic -----------------------------------------------------------------------
+
+    async def traffic(self, seconds: float, rate: float = 0.4) -> None:
+        """Shoppers, a warehouse shipping every other sale, a refund now and then."""
+        await asyncio.gather(
+            shoppers(self.emulator.url, self.products(), seconds, rate, self.stats,
+                     self.rng),
+            warehouse(self.admin, seconds, 2.0, 2, self.stats,
+                      reference=f"woo:{self.store_id}:%"),
+            self._refunds(seconds))
+
+    async def _refunds(self, seconds: float) -> None:
+        store = self.emulator.emulator.store
+        end = time.monotonic() + seconds
+        while time.monotonic() < end - 5:
+            await asyncio.sleep(8)
+            done = [o for o in list(store.orders.values())
+                    if o.status == "completed" and not o.refunds]
+            if not done:
+                continue
+            order = self.rng.choice(done)
+            line = order.lines[0]
+            amount = (line.price * (1 + order.tax_rate)).quantize(Decimal("0.01"))
+            self.emulator.run(store.refund, order, amount, [(line.id, 1)],
+                              "changed their mind", True)
+
+
+# -- the faults -----------------------------------------------------------------------
+
+
+async def _webhook_faults(day: Day, faults: Faults, name: str) -> FaultReport:
+    report = FaultReport(name, (), "absorbed (idempotent events, the sweep)",
+                         datetime.now(UTC))
+    first = max(day.emulator.emulator.store.orders, default=0)
+    day.set_faults(faults)
+    ids = [await day.checkout(day.rng.choice(SKUS)) for _ in range(6)]
+    await asyncio.sleep(3)
+    day.set_faults(Faults())
+    report.subjects = [day.oid(i) for i in ids]
+
+    async def each_sold_once() -> bool:
+        for woo_id in ids:
+            if len(await day.erp_sales(woo_id)) != 1:
+                return False
+        return True
+    await day.until(each_sold_once, f"{name}: one ERP sale per order", 90)
+    report.notes.append(f"{len(ids)} orders (after #{first}), each one ERP sale")
+    return report
+
+
+async def _erp_refuses(day: Day) -> FaultReport:
+    store = day.emulator.emulator.store
+    day.emulator.run(lambda: store.add_product(
+        name="New in the store", sku=NEW_SKU, regular_price=Decimal("9.00"),
+        stock_quantity=50, manage_stock=True))
+    report = FaultReport("ERP refuses an order (unknown product)", ("command", "sale"),
+                         "a person adds the product in the ERP, then replays the letter",
+                         datetime.now(UTC))
+    woo_id = await day.checkout(NEW_SKU)
+    report.subjects = [day.oid(woo_id)]
+    await watch(day, report, len(report.expected), day.real(SLA["sale"]) * 2 + 30)
+    await add_erp_product(day.admin, NEW_SKU, "New in the store", Decimal("7.50"))
+    _, letters = await asyncio.to_thread(day.http, "GET", "/dlq?topic=erp.commands")
+    mine = [x["id"] for x in letters["items"] if x["key"] == day.oid(woo_id)]
+    status, _ = await asyncio.to_thread(day.http, "POST", "/dlq/replay",
+                                        {"ids": mine, "by": "simulated person"})
+    report.notes.append(f"replayed {len(mine)} dead letter(s): HTTP {status}")
+    return report
+
+
+async def _price_edit(day: Day) -> FaultReport:
+    store = day.emulator.emulator.store
+    mug = store.by_sku("MUG")
+    assert mug is not None
+    report = FaultReport("price edited in the store", ("price",), "healed by woosync",
+                         datetime.now(UTC), subjects=["MUG|"])
+    day.emulator.run(lambda: store.update_product(mug, {
+        "regular_price": mug.regular_price + Decimal(5)}))
+    await watch(day, report, 1, day.real(SLA["price"]) * 2 + 30)
+    return report
+
+
+async def _stock_adjustment(day: Day) -> FaultReport:
+    report = FaultReport("stock adjustment in the ERP", (), "absorbed (availability"
+                         " published)", datetime.now(UTC), subjects=["HOT-02|"])
+    await day.count("HOT-02", "WH2", 37)
+
+    async def shown() -> bool:
+        status, body = await asyncio.to_thread(day.http, "GET", "/reservations/HOT-02")
+        published = body["stores"][day.store_id]["published"]["quantity"]
+        product = day.emulator.emulator.store.by_sku("HOT-02")
+        return status == 200 and product is not None and \
+            product.stock_quantity == published
+    await day.until(shown, "the store shows the new availability", 30)
+    return report
+
+
+async def _order_edit(day: Day) -> FaultReport:
+    woo_id = await day.checkout("HOT-03")
+    await day.until(lambda: day.erp_sales(woo_id), "the edited order's sale", 60)
+    report = FaultReport("order edited in the store after its sale", ("sale-total",),
+                         "needs a person (the ERP sale is not changed)", datetime.now(UTC),
+                         subjects=[day.oid(woo_id)])
+    store = day.emulator.emulator.store
+    order = store.orders[woo_id]
+
+    def edit() -> None:  # the shop manager adds shipping in the admin and saves
+        order.shipping_total += Decimal("4.90")
+        order.date_modified = store._now()
+        store.on_change("order", "updated", order.id)
+    day.emulator.run(edit)
+    await watch(day, report, 1, day.real(SLA["sale-total"]) * 2 + 30)
+    return report
+
+
+async def _refund_refused(day: Day) -> FaultReport:
+    """A refund whose credit note the ERP refuses: the sale's invoice was cancelled in
+    the ERP, so there is no invoice to credit."""
+    woo_id = await day.checkout("HOT-04")
+    sales = await day.until(lambda: _invoiced(day, woo_id), "an invoiced sale", 60)
+    await day.admin.model("account.invoice", "cancel", sales[0]["invoices"])
+    store = day.emulator.emulator.store
+    order = store.orders[woo_id]
+    report = FaultReport("refund whose credit note the ERP refuses", ("command", "refund"),
+                         "needs a person (the ERP has no invoice to credit)",
+                         datetime.now(UTC), subjects=[day.oid(woo_id)])
+    day.emulator.run(lambda: store.refund(order, Decimal("5.00"), [], "goodwill", False))
+    await watch(day, report, 2, day.real(SLA["refund"]) * 2 + 30)
+    return report
+
+
+async def _invoiced(day: Day, woo_id: int) -> list[dict[str, Any]] | None:
+    sales = await day.erp_sales(woo_id)
+    return sales if sales and sales[0]["invoices"] else None
+
+
+async def _erp_outage(day: Day) -> FaultReport:
+    report = FaultReport("ERP outage", ("feed",), "healed (woosync retries when it is"
+                         " back)", datetime.now(UTC), subjects=["erp-feed"])
+    day.switch.cut()
+    outage = day.real(SLA["feed"] + 60) * 2 + 5
+    ids = [await day.checkout(day.rng.choice(SKUS)) for _ in range(3)]
+    await watch(day, report, 1, outage)
+    await asyncio.sleep(max(0.0, outage - (datetime.now(UTC) - report.injected_at)
+                            .total_seconds()))
+    day.switch.restore()
+    down = (datetime.now(UTC) - report.injected_at).total_seconds() * day.scale / 60
+    report.notes.append(f"down {down:.0f} simulated minutes; {len(ids)} orders taken"
+                        " meanwhile")
+    report.subjects += [day.oid(i) for i in ids]
+    return report
+
+
+async def _store_outage(day: Day) -> FaultReport:
+    report = FaultReport("store outage (REST down)", ("command",),
+                         "an operator replays the dead letters when it is back",
+                         datetime.now(UTC))
+    # Orders the warehouse is about to ship: their status cannot reach the store.
+    ids = [await day.checkout("HOT-05") for _ in range(2)]
+    for woo_id in ids:
+        await day.until(partial(day.erp_sales, woo_id), "a sale to ship", 60)
+    report.subjects = [day.oid(i) for i in ids]
+    day.set_faults(Faults(rest_5xx=1.0))
+    for n, woo_id in enumerate(ids):
+        for sale in await day.erp_sales(woo_id):
+            for shipment in sale["shipments"]:
+                await ship(day.admin, shipment, f"SIM{woo_id:05d}{n}")
+    await watch(day, report, 1, 60)
+    day.set_faults(Faults())
+    await asyncio.sleep(2)
+    status, letters = await asyncio.to_thread(
+        day.http, "GET", f"/dlq?topic=store.commands&since={report.injected_at.isoformat()}"
+        .replace("+", "%2B"))
+    ids_ = [x["id"] for x in letters["items"]]
+    status, _ = await asyncio.to_thread(day.http, "POST", "/dlq/replay",
+                                        {"ids": ids_, "by": "simulated operator"})
+    report.notes.append(f"replayed {len(ids_)} store command(s): HTTP {status}")
+    return report
+
+
+async def add_erp_product(admin: TrytonClient, sku: str, name: str, price: Decimal
+                          ) -> None:
+    """What a person does in Tryton: a salable goods product like the others."""
+    mug = (await admin.model("product.product", "search", [("code", "=", "MUG")],
+                             0, 1, None))[0]
+    template = (await admin.model("product.product", "read", [mug], ["template"]))[0][
+        "template"]
+    like = (await admin.model("product.template", "read", [template],
+                              ["default_uom", "account_category"]))[0]
+    await admin.model("product.template", "create", [{
+        "name": name, "type": "goods", "salable": True, "list_price": price,
+        "default_uom": like["default_uom"], "account_category": like["account_category"],
+        "products": [["create", [{"suffix_code": sku}]]]}])
+
+
+async def watch(day: Day, report: FaultReport, kinds: int, within: float) -> None:
+    """Wait until ``kinds`` of the expected window kinds opened for the fault."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline and len(report.opened) < kinds:
+        await _record(day, report)
+        await asyncio.sleep(0.5)
+
+
+async def _record(day: Day, report: FaultReport) -> None:
+    for window in await day.windows():
+        if not any(window["subject"].startswith(s) for s in report.subjects):
+            continue
+        opened = datetime.fromisoformat(window["opened_at"])
+        if opened < report.injected_at:
+            continue
+        kind = window["kind"]
+        sim = (opened - report.injected_at).total_seconds() * day.scale
+        report.opened.setdefault(kind, sim)
+        if window["closed_at"]:
+            report.closed.setdefault(kind, (datetime.fromisoformat(window["closed_at"])
+                                            - report.injected_at).total_seconds()
+                                     * day.scale)
+
+
+# -- the day --------------------------------------------------------------------------
+
+
+async def run_day(bootstrap: str, erp_url: str, erp_port: int, workdir: Path,
+                  scale: float = 30.0, steady_minutes: float = 60.0, seed: int = 1,
+                  out: Callable[[str], None] = print, partitions: int = 8) -> DayReport:
+    day = Day(bootstrap, erp_url, erp_port, workdir, scale, seed, out, partitions)
+    report = DayReport(scale, steady_minutes)
+    await day.start()
+    try:
+        began = datetime.now(UTC)
+        out(f"simulated day: store {day.store_id}, worker http://127.0.0.1:{day.web_port},"
+            f" 1 real second = {scale:g} simulated seconds")
+        out(f"steady trading for {steady_minutes:g} simulated minutes...")
+        await day.traffic(day.real(steady_minutes * 60))
+        report.false_windows = [w for w in await day.windows()
+                                if datetime.fromisoformat(w["opened_at"]) >= began]
+        out(f"  {day.stats.placed} orders, {day.stats.shipped} shipped,"
+            f" {len(report.false_windows)} windows opened (0 expected)")
+        steps: list[Callable[[], Awaitable[FaultReport]]] = [
+            lambda: _webhook_faults(day, Faults(duplicate=1.0, reorder=0.5),
+                                    "duplicated and reordered webhooks"),
+            lambda: _webhook_faults(day, Faults(drop=1.0), "lost webhooks"),
+            lambda: _erp_refuses(day), lambda: _price_edit(day),
+            lambda: _stock_adjustment(day), lambda: _order_edit(day),
+            lambda: _refund_refused(day), lambda: _erp_outage(day),
+            lambda: _store_outage(day)]
+        for step in steps:
+            fault = await step()
+            report.faults.append(fault)
+            out(f"fault: {fault.name}: {_opened_text(fault)}")
+        out("letting woosync heal and the replays land...")
+        await _settle(day, report)
+        report.orders = day.stats.placed
+        status, ledger = await asyncio.to_thread(
+            day.http, "GET", f"/ledger/{began.date().isoformat()}")
+        report.ledger = ledger if status == 200 else {"error": ledger}
+        report.needing_a_person = [w for w in await day.windows() if w["state"] == "open"]
+        known = {s for f in report.faults for s in f.subjects}
+        report.unexpected = [w for w in await day.windows()
+                             if datetime.fromisoformat(w["opened_at"]) >= began
+                             and not any(w["subject"].startswith(s) for s in known)
+                             and w not in report.false_windows]
+        for line in summary(report):
+            out(line)
+    finally:
+        await day.stop()
+    return report
+
+
+async def _settle(day: Day, report: DayReport, within: float = 90) -> None:
+    person = {f.name for f in report.faults if f.remedy.startswith("needs a person")}
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for fault in report.faults:
+            await _record(day, fault)
+        waiting = [f for f in report.faults if f.name not in person
+                   and set(f.opened) - set(f.closed)]
+        if not waiting:
+            return
+        await asyncio.sleep(1)
+
+
+def _opened_text(fault: FaultReport) -> str:
+    if not fault.expected:
+        opened = ", ".join(fault.opened) or "no window"
+        return f"{opened} (none expected); {'; '.join(fault.notes)}"
+    parts = [f"{kind} window after {fault.opened[kind] / 60:.1f} min (SLA"
+             f" {SLA[kind] / 60:g} min)" if kind in fault.opened else f"{kind}: NOT opened"
+             for kind in fault.expected]
+    return "; ".join(parts + fault.notes)
+
+
+def summary(report: DayReport) -> list[str]:
+    lines = ["", "fault                                      | expected        | opened after"
+             " (sim min) | closed after | remedy"]
+    for f in report.faults:
+        opened = ", ".join(f"{k} {v / 60:.1f}" for k, v in f.opened.items()) or "none"
+        closed = ", ".join(f"{k} {v / 60:.1f}" for k, v in f.closed.items()) or "-"
+        lines.append(f"{f.name[:42]:<42} | {','.join(f.expected) or 'none':<15} |"
+                     f" {opened:<22} | {closed:<12} | {f.remedy}")
+    detect = [min(f.opened[k] for k in f.expected) for f in report.faults
+              if f.expected and f.detected]
+    injected = [f for f in report.faults if f.expected]
+    healed = [f for f in injected if not f.remedy.startswith("needs a person")
+              and set(f.opened) <= set(f.closed)]
+    lines.append(f"faults injected {len(report.faults)} ({len(injected)} that must open a"
+                 f" window): detected {sum(f.detected for f in injected)}, closed without"
+                 f" a person or by a replay {len(healed)}; false windows in the steady"
+                 f" stretch {len(report.false_windows)}, unexpected windows"
+                 f" {len(report.unexpected)}")
+    if detect:
+        lines.append(f"time to detect (simulated): p50 {statistics.median(detect) / 60:.1f}"
+                     f" min, max {max(detect) / 60:.1f} min")
+    for window in report.needing_a_person:
+        lines.append(f"needs a person: {window['kind']} {window['subject']}:"
+                     f" {window['cause']}")
+    ledger = report.ledger
+    if "differences" in ledger:
+        d = ledger["differences"]
+        lines.append(f"ledger {ledger['day']}: {ledger['orders']} orders; store total"
+                     f" {ledger['store']['total']}, ERP total {ledger['erp']['total']};"
+                     f" differences linked {d['linked']}, in flight {d['in flight']},"
+                     f" unexplained {d['unexplained']}")
+    return lines
