@@ -11,7 +11,10 @@ Divergence windows (streams.divergence): after each change, the order's facts
 (tables.order_divergence: sale missing, totals, status behind the ERP's shipment,
 refunds without credit notes, refused commands) are judged into windows on
 ``divergence.windows``; table ORDER_WINDOWS holds the order's suspect and open ones, and
-timer ``tick_order_windows`` opens those whose SLA has passed.
+timer ``tick_order_windows`` opens those whose SLA has passed. A command window whose
+command was given up on (its target unavailable beyond the sink's wait, not a refusal)
+is healed by re-sending the command with the same id (tables.orders.reissue), when it
+opens and again while it stays open.
 
 Ledger (tables.ledger): when a change alters the order's ledger line (its figures on
 both sides and their differences), the new line goes to ``ledger.orders`` (LedgerLine,
@@ -23,13 +26,14 @@ from __future__ import annotations
 from typing import Any
 
 from streams import divergence, topics
-from streams.envelope import utcnow
+from streams.envelope import Cause, deterministic_id, trace_for, utcnow
 from streams.runtime import AgentSpec, Inbound, Runtime
 from streams.settings import Settings
 from streams.woo import ids
 from tables import ledger
+from tables.divergence import Window
 from tables.order_divergence import facts
-from tables.orders import OrderPolicy, OrderState, apply
+from tables.orders import OrderPolicy, OrderState, apply, reissue
 from tables.registry import ORDER_WINDOWS, ORDERS
 
 WANTED = ("OrderObserved", "RefundObserved", "SalesOrderObserved", "ShipmentObserved",
@@ -43,6 +47,25 @@ def register(runtime: Runtime) -> None:
     source = runtime.app.topic(topics.COMMERCE_ORDERS.name, topics.ERP_DOCUMENTS.name,
                                topics.DELIVERY_RESULTS.name, key_serializer="raw",
                                value_serializer="raw")
+
+    async def heal(window: Window) -> str | None:
+        """A command window: re-send the command given up on (same id; the targets
+        are idempotent). A refusal is left to a person."""
+        if window.kind != "command":
+            return None
+        order_id, _, intent = window.subject.partition("|")
+        state = OrderState.from_json(order_id, table.get(order_id.encode()))
+        new, command = reissue(state, intent, utcnow(),
+                               order_policy(runtime.settings, state.store))
+        if command is None:
+            return None
+        cause = Cause(deterministic_id("resend", command.fields["command_id"],
+                                       new.commands[intent]["resent"]), utcnow(),
+                      window.window_id, trace_for(order_id))
+        await runtime.emit(TARGETS[command.target], order_id, f"woosync.{command.name}",
+                           command.fields, cause, command.fields["command_id"])
+        table[order_id.encode()] = new.to_json()
+        return f"re-sent {intent} (re-send {new.commands[intent]['resent']})"
 
     async def handle(inbound: Inbound) -> None:
         if inbound.name in OUTCOMES and not ids.is_order_id(inbound.key):
@@ -60,7 +83,7 @@ def register(runtime: Runtime) -> None:
             table[key] = new.to_json()
             send_statuses = frozenset(runtime.settings.order_send_statuses)
             await divergence.judge(runtime, windows, facts(new, send_statuses), utcnow(),
-                                   inbound.cause)
+                                   inbound.cause, heal)
             await publish_line(runtime, state, new, send_statuses, inbound)
 
     @runtime.app.agent(source, name="track_orders")
@@ -70,7 +93,7 @@ def register(runtime: Runtime) -> None:
     @runtime.timer(runtime.settings.divergence_tick_seconds, "tick_order_windows")
     async def tick_order_windows() -> None:
         await divergence.tick_all(runtime, windows, "orders", topics.COMMERCE_ORDERS.name,
-                                  utcnow())
+                                  utcnow(), heal=heal)
 
 
 async def publish_line(runtime: Runtime, before: OrderState, after: OrderState,

@@ -138,6 +138,7 @@ class Day:
                 "WOOSYNC_DIVERGENCE_SLA_SECONDS": json.dumps(
                     {k: v / s for k, v in SLA.items()}),
                 "WOOSYNC_DIVERGENCE_TICK_SECONDS": "0.5",
+                "WOOSYNC_DIVERGENCE_HEAL_RETRY_SECONDS": str(300 / s),
                 "WOOSYNC_ERP_POLL_INTERVAL": "0.5",
                 "WOOSYNC_ERP_STALE_SECONDS": str(60 / s),
                 "WOOSYNC_WOO_SWEEP_INTERVAL": "2", "WOOSYNC_WOO_SWEEP_OVERLAP_SECONDS": "6",
@@ -354,11 +355,13 @@ async def _order_edit(day: Day) -> FaultReport:
 
 
 async def _refund_refused(day: Day) -> FaultReport:
-    """A refund whose credit note the ERP refuses: the sale's invoice was cancelled in
-    the ERP, so there is no invoice to credit."""
+    """A refund whose credit note the ERP refuses: the sale's invoice was cancelled and
+    deleted in the ERP, so there is no invoice to credit."""
     woo_id = await day.checkout("HOT-04")
     sales = await day.until(lambda: _invoiced(day, woo_id), "an invoiced sale", 60)
+    # Someone in accounting cancels and deletes the sale's draft invoice.
     await day.admin.model("account.invoice", "cancel", sales[0]["invoices"])
+    await day.admin.model("account.invoice", "delete", sales[0]["invoices"])
     store = day.emulator.emulator.store
     order = store.orders[woo_id]
     report = FaultReport("refund whose credit note the ERP refuses", ("command", "refund"),
@@ -375,8 +378,8 @@ async def _invoiced(day: Day, woo_id: int) -> list[dict[str, Any]] | None:
 
 
 async def _erp_outage(day: Day) -> FaultReport:
-    report = FaultReport("ERP outage", ("feed",), "healed (woosync retries when it is"
-                         " back)", datetime.now(UTC), subjects=["erp-feed"])
+    report = FaultReport("ERP outage", ("feed",), "healed (woosync re-sends the commands"
+                         " it gave up on)", datetime.now(UTC), subjects=["erp-feed"])
     day.switch.cut()
     outage = day.real(SLA["feed"] + 60) * 2 + 5
     ids = [await day.checkout(day.rng.choice(SKUS)) for _ in range(3)]
@@ -426,10 +429,11 @@ async def add_erp_product(admin: TrytonClient, sku: str, name: str, price: Decim
     template = (await admin.model("product.product", "read", [mug], ["template"]))[0][
         "template"]
     like = (await admin.model("product.template", "read", [template],
-                              ["default_uom", "account_category"]))[0]
+                              ["default_uom", "sale_uom", "account_category"]))[0]
     await admin.model("product.template", "create", [{
         "name": name, "type": "goods", "salable": True, "list_price": price,
-        "default_uom": like["default_uom"], "account_category": like["account_category"],
+        "default_uom": like["default_uom"], "sale_uom": like["sale_uom"],
+        "account_category": like["account_category"],
         "products": [["create", [{"suffix_code": sku}]]]}])
 
 

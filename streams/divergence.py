@@ -9,7 +9,10 @@ its last state), and ``woosync_divergence_windows_total{kind,event}`` and
 
 ``judge`` runs when a subject changes; ``tick_all`` runs on a timer over this worker's
 partitions, so a disagreement opens its window when its grace period ends even if
-nothing else happens to the subject.
+nothing else happens to the subject. Self-healing (``heal``, for the kinds settings name
+in ``divergence_heal``) acts when a window opens and again every
+``divergence_heal_retry_seconds`` while it stays open (a re-sent command may meet the
+same outage).
 """
 
 from __future__ import annotations
@@ -81,6 +84,12 @@ async def tick_all(runtime: Runtime, table: Any, stage: str, topic: str,
                 open_by_kind[after.kind] += 1
             cause = Cause(deterministic_id("divergence-tick", key, now.isoformat()), now,
                           now.isoformat(), trace_for(before.subject.split("|")[0]))
+            retry = timedelta(seconds=settings.divergence_heal_retry_seconds)
+            if heal is not None and not changes and after is not None and after.heal_due(
+                    now, retry):
+                # Still open after an earlier action (or none was possible): try again.
+                changes = await _heal(runtime, heal, after, now)
+                after = changes[-1].window if changes else after
             await _store(runtime, table, key, before, after, changes, cause, heal)
     for kind in settings.divergence_sla_seconds:
         runtime.metrics.divergence_open.labels(kind).set(open_by_kind.get(kind, 0))
@@ -91,11 +100,10 @@ async def _store(runtime: Runtime, table: Any, key: bytes, before: Window | None
                  heal: Heal | None = None) -> None:
     if heal is not None and after is not None and any(
             c.name == "DivergenceOpened" for c in changes):
-        action = await heal(after)
-        if action is not None:
-            after, healed = acted(after, action)
-            changes = [*changes, *healed]
-            runtime.metrics.divergence_actions.labels(after.kind).inc()
+        healed = await _heal(runtime, heal, after, datetime.fromisoformat(
+            after.opened_at or after.since))
+        after = healed[-1].window if healed else after
+        changes = [*changes, *healed]
     for change in changes:
         await runtime.emit(topics.DIVERGENCE_WINDOWS, change.window.window_id,
                            f"woosync.{change.name}", {"window": _record(change)}, cause,
@@ -107,6 +115,17 @@ async def _store(runtime: Runtime, table: Any, key: bytes, before: Window | None
             del table[key]
     elif after != before:
         table[key] = after.to_json()
+
+
+async def _heal(runtime: Runtime, heal: Heal, window: Window, now: datetime
+                ) -> list[Change]:
+    if window.kind not in runtime.settings.divergence_heal:
+        return []
+    action = await heal(window)
+    if action is None:
+        return []
+    runtime.metrics.divergence_actions.labels(window.kind).inc()
+    return acted(window, action, now)[1]
 
 
 def _record(change: Change) -> dict[str, Any]:

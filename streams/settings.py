@@ -119,8 +119,11 @@ class Settings(BaseSettings):
     divergence_tick_seconds: float = Field(default=5.0, gt=0)
     # Kinds woosync heals itself when their window opens (the owner is clear): "stock"
     # re-sends the published availability to the store, "price" sets the store's price
-    # to the ERP's list price (the ERP owns prices).
-    divergence_heal: tuple[str, ...] = ("stock", "price")
+    # to the ERP's list price (the ERP owns prices), "command" re-sends (same id) a
+    # command given up on because its target stayed unavailable (not a refusal).
+    divergence_heal: tuple[str, ...] = ("stock", "price", "command")
+    # While a healed window stays open, self-healing acts again this often.
+    divergence_heal_retry_seconds: float = Field(default=300.0, gt=0)
     # Anti-entropy: every SKU's availability is sent to the stores again this often,
     # changed or not, so a store converges after a lost command (0: never).
     availability_resync_seconds: float = Field(default=900.0, ge=0)

@@ -56,6 +56,7 @@ class Window:
     window_id: str = ""
     opened_at: str | None = None
     action: str | None = None
+    acted_at: str | None = None  # when self-healing last acted on it
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "sides": asdict(self.sides)}
@@ -65,6 +66,11 @@ class Window:
         if not data:
             return None
         return cls(**{**data, "sides": Sides(**data["sides"])})
+
+    def heal_due(self, now: datetime, every: timedelta) -> bool:
+        """Open, and self-healing has not acted on it within ``every``."""
+        return self.state == OPEN and (self.acted_at is None or now - datetime.fromisoformat(
+            self.acted_at) >= every)
 
 
 @dataclass(frozen=True)
@@ -134,7 +140,7 @@ def tick(window: Window | None, now: datetime, rule: Rule
     return opened, [Change("DivergenceOpened", opened)]
 
 
-def acted(window: Window, action: str) -> tuple[Window, list[Change]]:
+def acted(window: Window, action: str, now: datetime) -> tuple[Window, list[Change]]:
     """Self-healing took ``action`` for an open window: recorded on it."""
-    updated = replace(window, action=action)
+    updated = replace(window, action=action, acted_at=now.isoformat())
     return updated, [Change("DivergenceUpdated", updated)] if window.state == OPEN else []

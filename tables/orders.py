@@ -196,7 +196,8 @@ def _outcome(state: OrderState, body: Body) -> OrderState:
         updated = {**record, "outcome": "delivered" if delivered else "failed",
                    "attempts": body["attempts"],
                    "result_ref": body.get("result_ref"),
-                   "error": None if delivered else body["error"]}
+                   "error": None if delivered else body["error"],
+                   "retryable": None if delivered else bool(body.get("retryable"))}
         if updated == record:
             return state
         return replace(state, commands={**state.commands, intent: updated})
@@ -238,33 +239,64 @@ def _allocated(state: OrderState) -> bool:
 
 def _due(state: OrderState, policy: OrderPolicy) -> list[tuple[str, str, str, Body]]:
     """(intent, target, message type, fields) of every command the row calls for."""
-    due: list[tuple[str, str, str, Body]] = []
+    intents: list[str] = []
     snapshot = state.snapshot
     if snapshot is None:
-        return due
+        return []
     sent_to_erp = "sale" in state.commands
     if not sent_to_erp and policy.send_statuses & set(state.seen_statuses):
-        due.append(("sale", "erp", "CreateSalesOrder", _sale_fields(state, policy)))
+        intents.append("sale")
         sent_to_erp = True
     cancellable = state.sale is None or state.sale["state"] in ERP_CANCELLABLE
     # Once the ERP shipped, it is not cancelled there (_check_edits notes why).
     if sent_to_erp and state.status == "cancelled" and cancellable and not _shipped(state):
-        due.append(("cancel", "erp", "CancelSalesOrder", {"reason": "cancelled in the store"}))
+        intents.append("cancel")
     if _allocated(state):
         invoiced = bool(state.invoices)
         for refund_id, refund in sorted(state.refunds.items()):
             goods_back = refund["restocked"] and any(ln["quantity"] for ln in refund["lines"])
             if goods_back or invoiced:
-                due.append((f"credit:{refund_id}", "erp", "CreateCreditNote",
-                            _credit_fields(state, refund_id, refund, policy)))
+                intents.append(f"credit:{refund_id}")
     for shipment_id, shipment in sorted(state.shipments.items()):
         if shipment["state"] == "done" and shipment["tracking"]:
-            due.append((f"tracking:{shipment_id}", "store", "AddTracking", {
-                "tracking_number": shipment["tracking"], "carrier": None}))
+            intents.append(f"tracking:{shipment_id}")
     if _fully_shipped(state) and may_write(state.status, SHIPPED_STORE_STATUS):
-        due.append((f"status:{SHIPPED_STORE_STATUS}", "store", "SetOrderStatus",
-                    {"status": SHIPPED_STORE_STATUS}))
-    return due
+        intents.append(f"status:{SHIPPED_STORE_STATUS}")
+    return [(intent, *_command_for(state, intent, policy)) for intent in intents]
+
+
+def _command_for(state: OrderState, intent: str, policy: OrderPolicy
+                 ) -> tuple[str, str, Body]:
+    """(target, message type, fields) of the command an intent issues."""
+    what, _, which = intent.partition(":")
+    if what == "sale":
+        return "erp", "CreateSalesOrder", _sale_fields(state, policy)
+    if what == "cancel":
+        return "erp", "CancelSalesOrder", {"reason": "cancelled in the store"}
+    if what == "credit":
+        return "erp", "CreateCreditNote", _credit_fields(state, which,
+                                                         state.refunds[which], policy)
+    if what == "tracking":
+        return "store", "AddTracking", {"tracking_number": state.shipments[which]["tracking"],
+                                        "carrier": None}
+    return "store", "SetOrderStatus", {"status": which}
+
+
+def reissue(state: OrderState, intent: str, now: datetime, policy: OrderPolicy
+            ) -> tuple[OrderState, Command | None]:
+    """The command of an intent that was given up on (the target stayed unavailable
+    beyond the sink's wait; not a refusal), issued again with the same id: the row
+    marks it pending again and counts the re-send."""
+    record = state.commands.get(intent)
+    if record is None or record.get("outcome") != "failed" or not record.get("retryable"):
+        return state, None
+    target, name, fields = _command_for(state, intent, policy)
+    full = {"command_id": record["command_id"], "order_id": state.order_id,
+            "store": state.store, **fields}
+    again = {**record, "outcome": None, "error": None, "resent": record.get("resent", 0) + 1,
+             "resent_at": now.isoformat()}
+    return replace(state, commands={**state.commands, intent: again}), Command(target, name,
+                                                                               full)
 
 
 def _issue(state: OrderState, now: datetime, policy: OrderPolicy

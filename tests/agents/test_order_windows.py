@@ -57,3 +57,40 @@ async def test_each_change_of_the_ledger_line_is_published_once(make_harness: An
     assert [(ln["counted_erp"], [d["kind"] for d in ln["differences"]]) for ln in lines
             ] == [(False, ["sale"]), (True, [])]
     assert lines[1]["erp_sale"] == "S9" and lines[1]["day"] == "2026-12-01"
+
+
+def _failed(command_id: str, retryable: bool, n: int) -> dict[str, Any]:
+    from streams.envelope import envelope
+    return {"envelope": envelope(event_id=f"f{n}", occurred_at=utcnow(),
+                                 observed_at=utcnow(), source="woosync",
+                                 source_version="1", trace_id="t"),
+            "command_id": command_id, "command_type": "CreateSalesOrder",
+            "target": "erp:tryton", "attempts": 3, "retryable": retryable,
+            "error": "erp:tryton unavailable for more than 120s" if retryable
+            else "no ERP product with code TEE-ERP"}
+
+
+async def test_a_command_given_up_on_is_re_sent_and_a_refusal_is_not(
+        make_harness: Any) -> None:
+    h: Harness = await make_harness([orders.AGENT], partitions=1,
+                                    divergence_sla_seconds={"command": 0.0})
+    windows = h.runtime.table(ORDER_WINDOWS)
+    async with h.agent("track_orders").test_context() as agent:
+        name, body = order("processing", 1)
+        await agent.put(h.encode(f"woosync.{name}", body), key=OID.encode())
+        [(_, sent)] = h.out("erp.commands", "CreateSalesOrder")
+        cid = sent.body["command_id"]
+        await agent.put(h.encode("woosync.CommandFailed", _failed(cid, True, 1)),
+                        key=OID.encode())
+        resent = h.out("erp.commands", "CreateSalesOrder")
+        assert [m.body["command_id"] for _, m in resent] == [cid, cid]
+        healed = h.out("divergence.windows", "DivergenceUpdated")[-1][1].body["window"]
+        assert healed["action"] == "re-sent sale (re-send 1)"
+
+        # Refused this time: nothing to re-send, even when the retry interval passed.
+        await agent.put(h.encode("woosync.CommandFailed", _failed(cid, False, 2)),
+                        key=OID.encode())
+        await divergence.tick_all(h.runtime, windows, "orders", "commerce.orders",
+                                  utcnow() + timedelta(seconds=301), partitions={0},
+                                  heal=None)
+    assert len(h.out("erp.commands", "CreateSalesOrder")) == 2
