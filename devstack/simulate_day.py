@@ -367,7 +367,10 @@ async def _refund_refused(day: Day) -> FaultReport:
     report = FaultReport("refund whose credit note the ERP refuses", ("command", "refund"),
                          "needs a person (the ERP has no invoice to credit)",
                          datetime.now(UTC), subjects=[day.oid(woo_id)])
-    day.emulator.run(lambda: store.refund(order, Decimal("5.00"), [], "goodwill", False))
+    line = order.lines[0]
+    # Money back for one unit, the goods kept: the ERP credits the sale's invoice.
+    day.emulator.run(lambda: store.refund(order, Decimal("5.00"), [(line.id, 1)],
+                                          "goodwill", False))
     await watch(day, report, 2, day.real(SLA["refund"]) * 2 + 30)
     return report
 
@@ -555,6 +558,9 @@ def summary(report: DayReport) -> list[str]:
     if detect:
         lines.append(f"time to detect (simulated): p50 {statistics.median(detect) / 60:.1f}"
                      f" min, max {max(detect) / 60:.1f} min")
+    for window in report.unexpected:
+        lines.append(f"unexpected window: {window['kind']} {window['subject']}:"
+                     f" {window['store_value']} / {window['erp_value']} ({window['cause']})")
     for window in report.needing_a_person:
         lines.append(f"needs a person: {window['kind']} {window['subject']}:"
                      f" {window['cause']}")
