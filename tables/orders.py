@@ -124,7 +124,10 @@ def apply(state: OrderState, name: str, body: Body, now: datetime, policy: Order
 def _order(state: OrderState, body: Body) -> OrderState:
     version = _iso(body["modified_at"])
     statuses = tuple(sorted(set(state.seen_statuses) | {body["status"]}))
-    if state.version and version <= state.version:
+    # WooCommerce keeps modification times to the second: a different body of the same
+    # second is a later save (the normalizer re-read it from the store), so it replaces.
+    if state.version and (version < state.version or (
+            version == state.version and _jsonable(body) == state.snapshot)):
         return replace(state, seen_statuses=statuses)
     return replace(state, store=body["store"], version=version, snapshot=_jsonable(body),
                    seen_statuses=statuses)
