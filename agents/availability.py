@@ -71,6 +71,7 @@ from tables.stock_divergence import (
     FEED_SUBJECT,
     feed_fact,
     price_fact,
+    raised_by_store,
     stock_fact,
     with_list_price,
 )
@@ -183,7 +184,15 @@ async def _judge_store_stock(runtime: Runtime, table: Any, windows: Any,
         return  # a mapped SKU whose row lives on another partition: not judged here
     writing_as(product)
     state = SkuState.from_json(sku, table.get(sku.encode()))
-    found = [f for f in (stock_fact(state, body), price_fact(state, body)) if f is not None]
+    stock = stock_fact(state, body)
+    if stock is not None and raised_by_store(state, stock, utcnow()) and (
+            "stock" in runtime.settings.divergence_heal):
+        # The store raised its own stock (a restock on refund, an edit): selling what
+        # woosync did not publish is oversell risk, so the published value goes back at
+        # once instead of after the SLA; it stays judged like any disagreement.
+        await _resend_published(runtime, state, body["store"], f"raised:{product.cause.event_id}")
+        runtime.metrics.divergence_actions.labels("stock").inc()
+    found = [f for f in (stock, price_fact(state, body)) if f is not None]
     if found:
         await divergence.judge(runtime, windows, found, utcnow(), product.cause,
                                _healer(runtime, table))
@@ -207,21 +216,27 @@ def _healer(runtime: Runtime, table: Any) -> divergence.Heal:
         state = SkuState.from_json(sku, table.get(sku.encode()))
         if window.kind == "price":
             return await _heal_price(runtime, window, state, store)
-        published = state.published.get(store)
-        channel = next((c for c in channels(runtime.settings, sku) if c.store == store),
-                       None)
-        if published is None or channel is None:
-            return None
-        cause = Cause(deterministic_id("heal", window.window_id), utcnow(),
-                      window.window_id, trace_for(f"sku:{sku}"))
-        await runtime.emit(topics.STORE_COMMANDS, channel.store_sku,
-                           "woosync.SetAvailability", {
-                               "command_id": cause.id_for("woosync.SetAvailability"),
-                               "store": store, "sku": channel.store_sku,
-                               "quantity": published.quantity,
-                               "stock_status": published.status}, cause, sku, store)
-        return f"sent the published availability ({published.quantity}) to {store} again"
+        return await _resend_published(runtime, state, store, window.window_id)
     return heal
+
+
+async def _resend_published(runtime: Runtime, state: SkuState, store: str, why: str
+                            ) -> str | None:
+    """Send the availability last published to ``store`` again (a new command: the
+    sink applies it as the newest value)."""
+    published = state.published.get(store)
+    channel = next((c for c in channels(runtime.settings, state.sku) if c.store == store),
+                   None)
+    if published is None or channel is None:
+        return None
+    now = utcnow()
+    cause = Cause(deterministic_id("resend", why, now.isoformat()), now, why,
+                  trace_for(f"sku:{state.sku}"))
+    await runtime.emit(topics.STORE_COMMANDS, channel.store_sku, "woosync.SetAvailability", {
+        "command_id": cause.id_for("woosync.SetAvailability"), "store": store,
+        "sku": channel.store_sku, "quantity": published.quantity,
+        "stock_status": published.status}, cause, state.sku, store)
+    return f"sent the published availability ({published.quantity}) to {store} again"
 
 
 async def _heal_price(runtime: Runtime, window: Window, state: SkuState, store: str
@@ -230,8 +245,9 @@ async def _heal_price(runtime: Runtime, window: Window, state: SkuState, store: 
                    None)
     if state.list_price is None or channel is None:
         return None
-    cause = Cause(deterministic_id("heal", window.window_id), utcnow(), window.window_id,
-                  trace_for(f"sku:{state.sku}"))
+    now = utcnow()
+    cause = Cause(deterministic_id("heal", window.window_id, now.isoformat()), now,
+                  window.window_id, trace_for(f"sku:{state.sku}"))
     price = state.list_price[0]
     await runtime.emit(topics.STORE_COMMANDS, channel.store_sku, "woosync.SetPrice", {
         "command_id": cause.id_for("woosync.SetPrice"), "store": store,

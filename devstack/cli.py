@@ -61,11 +61,15 @@ def main(argv: list[str] | None = None) -> int:
 
     day = sub.add_parser("simulate-day", help="a trading day in accelerated time with"
                          " injected faults: the windows they open and the ledger")
-    day.add_argument("--scale", type=float, default=30.0,
+    day.add_argument("--scale", type=float, default=20.0,
                      help="simulated seconds per real second")
     day.add_argument("--steady-minutes", type=float, default=60.0,
                      help="simulated minutes of normal trading before the faults")
     day.add_argument("--seed", type=int, default=1)
+    day.add_argument("--faults", default="", help="only these faults (comma separated:"
+                     " webhooks-doubled, webhooks-lost, erp-refuses, price, stock,"
+                     " order-edit, erp-outage, store-outage)")
+    day.add_argument("--keep", action="store_true", help="keep the logs and data")
 
     handlers.update({"broker": _broker, "fetch-kafka": _fetch_kafka, "demo": _demo,
                      "simulate-day": _simulate_day,
@@ -91,11 +95,15 @@ def _simulate_day(args: argparse.Namespace) -> int:
     try:
         report = asyncio.run(run_day(kafka.bootstrap, erp.url, erp.port, workdir,
                                      args.scale, args.steady_minutes, args.seed,
-                                     lambda line: print(line, flush=True)))
+                                     lambda line: print(line, flush=True),
+                                     only=tuple(filter(None, args.faults.split(",")))))
     finally:
         erp.stop()
         kafka.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep:
+            print(f"logs and data kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     good = (all(f.detected for f in report.faults) and not report.false_windows
             and report.ledger.get("differences", {}).get("unexplained", 1) == 0)
     return 0 if good else 1

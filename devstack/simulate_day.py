@@ -5,7 +5,7 @@ time to open and to close, and the day's ledger.
 
 Accelerated time: one real second is ``scale`` simulated seconds. The worker runs with
 every divergence SLA, the stale age, the sweep and the store sink's give-up divided by
-the scale, so a 5-minute SLA passes in 10 real seconds at the default scale 30; times
+the scale, so a 5-minute SLA passes in 15 real seconds at the default scale 20; times
 are reported in simulated seconds (real seconds x scale). The outside systems run at
 their own speed (Tryton makes about a sale a second), so the traffic is what they keep
 up with: a steady day at about 0.4 orders a real second, i.e. 700 an hour simulated.
@@ -13,7 +13,9 @@ up with: a steady day at about 0.4 orders a real second, i.e. 700 an hour simula
 The day: a steady stretch (``steady_minutes`` simulated; no window may open), then the
 faults: duplicated and reordered webhooks, lost webhooks (both absorbed: no window, no
 order lost or doubled), the ERP refusing an order (command and sale windows; a person
-adds the product in the ERP and replays the dead letter), a price edited in the store
+adds the product in the ERP and replays the dead letter), a refund of that order whose
+credit note cannot be made meanwhile (refund window, closed once the sale is made), a
+price edited in the store
 (price window, healed by woosync), a stock adjustment in the ERP (absorbed), an order
 edited in the store after its ERP sale (sale-total window, left to a person), an
 ERP outage (feed window, closed when it is back) and a store outage (command windows
@@ -288,25 +290,34 @@ async def _webhook_faults(day: Day, faults: Faults, name: str) -> FaultReport:
     return report
 
 
-async def _erp_refuses(day: Day) -> FaultReport:
+async def _erp_refuses(day: Day) -> list[FaultReport]:
+    """An order whose product the ERP does not know, then a refund of that order: its
+    credit note cannot be made while the ERP has no sale. A person adds the product in
+    the ERP and replays the dead letter; the sale, then the credit note, follow."""
     store = day.emulator.emulator.store
     day.emulator.run(lambda: store.add_product(
         name="New in the store", sku=NEW_SKU, regular_price=Decimal("9.00"),
         stock_quantity=50, manage_stock=True))
-    report = FaultReport("ERP refuses an order (unknown product)", ("command", "sale"),
-                         "a person adds the product in the ERP, then replays the letter",
-                         datetime.now(UTC))
+    refused = FaultReport("ERP refuses an order (unknown product)", ("command", "sale"),
+                          "a person adds the product in the ERP, then replays the letter",
+                          datetime.now(UTC))
     woo_id = await day.checkout(NEW_SKU)
     # The product the person adds comes with the ERP's price: the store's is set to it.
-    report.subjects = [day.oid(woo_id), f"{NEW_SKU}|"]
-    await watch(day, report, len(report.expected), day.real(SLA["sale"]) * 2 + 30)
+    refused.subjects = [day.oid(woo_id), f"{NEW_SKU}|"]
+    await watch(day, refused, len(refused.expected), day.real(SLA["sale"]) * 2 + 30)
+    refund = FaultReport("refund whose credit note the ERP cannot make (no sale)",
+                         ("refund",), "closes once the person's fix made the sale",
+                         datetime.now(UTC), subjects=[f"{day.oid(woo_id)}|"])
+    order = store.orders[woo_id]
+    day.emulator.run(store.refund, order, Decimal("2.00"), [], "goodwill", False)
+    await watch(day, refund, 1, day.real(SLA["refund"]) * 2 + 30)
     await add_erp_product(day.admin, NEW_SKU, "New in the store", Decimal("7.50"))
     _, letters = await asyncio.to_thread(day.http, "GET", "/dlq?topic=erp.commands")
     mine = [x["id"] for x in letters["items"] if x["key"] == day.oid(woo_id)]
     status, _ = await asyncio.to_thread(day.http, "POST", "/dlq/replay",
                                         {"ids": mine, "by": "simulated person"})
-    report.notes.append(f"replayed {len(mine)} dead letter(s): HTTP {status}")
-    return report
+    refused.notes.append(f"replayed {len(mine)} dead letter(s): HTTP {status}")
+    return [refused, refund]
 
 
 async def _price_edit(day: Day) -> FaultReport:
@@ -444,8 +455,9 @@ async def _record(day: Day, report: FaultReport) -> None:
 
 
 async def run_day(bootstrap: str, erp_url: str, erp_port: int, workdir: Path,
-                  scale: float = 30.0, steady_minutes: float = 60.0, seed: int = 1,
-                  out: Callable[[str], None] = print, partitions: int = 8) -> DayReport:
+                  scale: float = 20.0, steady_minutes: float = 60.0, seed: int = 1,
+                  out: Callable[[str], None] = print, partitions: int = 8,
+                  only: tuple[str, ...] = ()) -> DayReport:
     day = Day(bootstrap, erp_url, erp_port, workdir, scale, seed, out, partitions)
     report = DayReport(scale, steady_minutes)
     await day.start()
@@ -459,18 +471,20 @@ async def run_day(bootstrap: str, erp_url: str, erp_port: int, workdir: Path,
                                 if datetime.fromisoformat(w["opened_at"]) >= began]
         out(f"  {day.stats.placed} orders, {day.stats.shipped} shipped,"
             f" {len(report.false_windows)} windows opened (0 expected)")
-        steps: list[Callable[[], Awaitable[FaultReport]]] = [
-            lambda: _webhook_faults(day, Faults(duplicate=1.0, reorder=0.5),
-                                    "duplicated and reordered webhooks"),
-            lambda: _webhook_faults(day, Faults(drop=1.0), "lost webhooks"),
-            lambda: _erp_refuses(day), lambda: _price_edit(day),
-            lambda: _stock_adjustment(day), lambda: _order_edit(day),
-            lambda: _erp_outage(day),
-            lambda: _store_outage(day)]
-        for step in steps:
-            fault = await step()
-            report.faults.append(fault)
-            out(f"fault: {fault.name}: {_opened_text(fault)}")
+        steps: dict[str, Callable[[], Awaitable[FaultReport | list[FaultReport]]]] = {
+            "webhooks-doubled": lambda: _webhook_faults(
+                day, Faults(duplicate=1.0, reorder=0.5), "duplicated and reordered webhooks"),
+            "webhooks-lost": lambda: _webhook_faults(day, Faults(drop=1.0), "lost webhooks"),
+            "erp-refuses": lambda: _erp_refuses(day), "price": lambda: _price_edit(day),
+            "stock": lambda: _stock_adjustment(day), "order-edit": lambda: _order_edit(day),
+            "erp-outage": lambda: _erp_outage(day), "store-outage": lambda: _store_outage(day)}
+        for name, step in steps.items():
+            if only and name not in only:
+                continue
+            done = await step()
+            for fault in done if isinstance(done, list) else [done]:
+                report.faults.append(fault)
+                out(f"fault: {fault.name}: {_opened_text(fault)}")
         out("letting woosync heal and the replays land...")
         await _settle(day, report)
         report.orders = day.stats.placed

@@ -34,13 +34,20 @@ COLUMNS = ("order_id", "number", "store", "status", "kind", "what", "store_amoun
            "due_by")
 
 
+class NoSuchDay(ValueError):
+    """YYYY-MM-DD in shape, but no calendar day (2026-02-30, year 0)."""
+
+
 def parse_day(text: str) -> str:
     """A YYYY-MM-DD day (``today`` for the current UTC date); ValueError otherwise."""
     if text == "today":
         return utcnow().date().isoformat()
     if not DAY.match(text):
         raise ValueError(f"{text!r} is not a day (YYYY-MM-DD)")
-    return date.fromisoformat(text).isoformat()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError as exc:
+        raise NoSuchDay(f"{text!r} is no calendar day: {exc}") from exc
 
 
 def build(settings: Settings, codec: Codec, day: str, now: datetime) -> dict[str, Any]:

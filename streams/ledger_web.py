@@ -1,7 +1,7 @@
 """``GET /ledger/{day}?format=csv``: the reconciliation ledger of one day (streams.ledger:
 both sides' totals and every difference linked, in flight or unexplained), as JSON or
 CSV. Operations endpoint: the admin token is required (streams.web). 400 for a day
-that is not YYYY-MM-DD or ``today``.
+that is not YYYY-MM-DD or ``today``, 404 for one that is no calendar day.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ def register(runtime: Runtime) -> None:
         shape = request.query.get("format", "json")
         try:
             chosen = ledger.parse_day(day)
+        except ledger.NoSuchDay as exc:
+            return web.json({"error": str(exc)}, status=404)
         except ValueError as exc:
             return web.json({"error": str(exc)}, status=400)
         if shape not in ("json", "csv"):

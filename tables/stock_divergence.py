@@ -8,6 +8,10 @@ sweep's read-back); produces the ``stock`` fact for tables.divergence, subject
 product's stock itself (a parent holds it: the parent's snapshot is judged), when it is
 deleted, or before anything was published to that store.
 
+``raised_by_store``: the store shows more than was published, and the publication is
+settled (older than a few seconds): a restock on refund or an edit in the store, which
+the agent corrects at once (selling stock woosync did not publish risks overselling).
+
 ``price_fact``: the same product's regular price in the store against the ERP's list
 price (kept on the SKU's row by ``with_list_price``, newest ERP version wins), subject
 ``<ERP SKU>|<store>``; nothing to judge before the ERP's product was read or when the
@@ -21,6 +25,7 @@ stale age is a disagreement; past the feed's SLA on top, a window.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -40,6 +45,19 @@ def stock_fact(state: SkuState, product: dict[str, Any]) -> Fact | None:
                 Sides(f"store shows {shown}", f"woosync published {published.quantity}",
                       "the stock was edited in the store, or an availability command was"
                       " lost"), shown, Decimal(published.quantity))
+
+
+SETTLED = timedelta(seconds=5)  # a publication younger than this may still be in flight
+
+
+def raised_by_store(state: SkuState, fact: Fact, now: datetime) -> bool:
+    """The store shows more than woosync published to it, and the publication is old
+    enough not to be on its way: the store raised the stock itself."""
+    store = fact.subject.split("|", 1)[1]
+    published = state.published.get(store)
+    return (published is not None and fact.store_amount is not None
+            and fact.erp_amount is not None and fact.store_amount > fact.erp_amount
+            and now - datetime.fromisoformat(published.at) >= SETTLED)
 
 
 def with_list_price(state: SkuState, product: dict[str, Any]) -> SkuState:

@@ -87,6 +87,7 @@ async def test_a_refused_order_opens_its_windows_and_good_orders_open_none(
         assert lines[oid]["differences"] == 0
     items = [i for i in day["items"] if i["order_id"] == _oid(stack, bad)]
     assert [(i["kind"], i["status"]) for i in items] == [("sale", "linked")], items
-    assert stack.get("/ledger/2026-13-01")[0] == 400
+    assert stack.get("/ledger/2026-13-01")[0] == 404  # no such day
+    assert stack.get("/ledger/yesterday")[0] == 400
     print(f"divergence: refused order's windows open {opened_after:.1f} s after checkout;"
           f" 0 windows for {len(good)} good orders")

@@ -70,3 +70,23 @@ def test_a_silent_erp_feed_disagrees_with_the_same_sides_until_it_polls_again() 
     assert feed_fact(row, stale=True) == silent  # no update on every tick
     assert "down or unreachable" in silent.sides.cause
     assert feed_fact({"polled_at": "2026-12-01T10:05:00+00:00"}, stale=False).agreeing
+
+
+def test_a_store_raising_its_own_stock_is_corrected_once_the_publication_settled() -> None:
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from tables.divergence import Fact, Sides
+    from tables.inventory import Published, SkuState
+    from tables.stock_divergence import raised_by_store
+
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    state = SkuState("MUG", published={"demo": Published(10, "instock", False,
+                                                         at.isoformat())})
+
+    def fact(shown: int) -> Fact:
+        return Fact("stock", "MUG|demo", True, Sides("", ""), Decimal(shown), Decimal(10))
+    later = at + timedelta(seconds=6)
+    assert raised_by_store(state, fact(11), later)  # a restock on refund, say
+    assert not raised_by_store(state, fact(9), later)  # lower: its own sale, in flight
+    assert not raised_by_store(state, fact(11), at + timedelta(seconds=1))  # in flight
