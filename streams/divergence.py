@@ -4,8 +4,9 @@ Consumes facts (tables.order_divergence: kind, subject, agreeing, both sides), a
 of the subjects' suspect and open windows, the settings' rule per kind (SLA as grace
 period, tolerance for amounts) and ``now``; produces the windows' rows and their
 changes on ``divergence.windows`` (keyed by window id, compacted: every window kept in
-its last state), and ``woosync_divergence_windows_total{kind,event}`` and
-``woosync_divergence_open{kind}``.
+its last state), and the metrics ``woosync_divergence_windows_total{kind,event}``,
+``woosync_divergence_open{kind}`` and ``woosync_divergence_duration_seconds{kind}`` (how
+long closed windows were open).
 
 ``judge`` runs when a subject changes; ``tick_all`` runs on a timer over this worker's
 partitions, so a disagreement opens its window when its grace period ends even if
@@ -110,6 +111,10 @@ async def _store(runtime: Runtime, table: Any, key: bytes, before: Window | None
                            change.window.window_id, change.name)
         runtime.metrics.divergence_windows.labels(change.window.kind,
                                                   change.name.removeprefix("Divergence")).inc()
+        if change.closed_at and change.window.opened_at:
+            runtime.metrics.divergence_duration.labels(change.window.kind).observe(max(0.0, (
+                datetime.fromisoformat(change.closed_at)
+                - datetime.fromisoformat(change.window.opened_at)).total_seconds()))
     if after is None:
         if before is not None:
             del table[key]

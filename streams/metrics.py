@@ -8,7 +8,7 @@ configured store or ``unknown``, so requests to random paths cannot create serie
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 UNKNOWN = "unknown"
 
@@ -50,6 +50,11 @@ class Metrics:
         self.divergence_actions = Counter(
             "woosync_divergence_actions", "Self-healing actions taken for open windows, by"
             " kind", ["kind"], registry=self.registry)
+        self.divergence_duration = Histogram(
+            "woosync_divergence_duration_seconds", "How long closed divergence windows"
+            " were open (opened to closed), by kind", ["kind"],
+            buckets=(30, 60, 300, 900, 1800, 3600, 4 * 3600, 24 * 3600, float("inf")),
+            registry=self.registry)
         self.divergence_open = Gauge(
             "woosync_divergence_open", "Open divergence windows on this worker's"
             " partitions, by kind", ["kind"], registry=self.registry)

@@ -44,6 +44,9 @@ async def test_a_missing_sale_opens_a_window_after_its_sla_and_the_sale_closes_i
     assert [(key_, m.body["window"]["closed_at"] is not None) for key_, m in closed] == [
         (opened[0][0], True)]
     assert not windows.get(key)  # forgotten: the next disagreement is a new episode
+    closed_count = h.runtime.metrics.registry.get_sample_value(
+        "woosync_divergence_duration_seconds_count", {"kind": "sale"})
+    assert closed_count == 1  # its duration is counted
 
 
 async def test_each_change_of_the_ledger_line_is_published_once(make_harness: Any) -> None:
