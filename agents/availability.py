@@ -51,6 +51,7 @@ from streams import divergence, retention, topics
 from streams.envelope import Cause, deterministic_id, trace_for, utcnow
 from streams.inventory_config import channels, feed_stale, partition_of, policy
 from streams.runtime import AgentSpec, Inbound, Runtime, writing_as
+from streams.table_scan import partitions_here, rows_in
 from tables.divergence import Window
 from tables.inventory import (
     Channel,
@@ -69,9 +70,11 @@ from tables.inventory import (
 from tables.registry import HOLD_LINES, INVENTORY, STOCK_WINDOWS, feed_key, hold_row, is_feed_key
 from tables.stock_divergence import (
     FEED_SUBJECT,
+    atp_facts,
     feed_fact,
     price_fact,
     raised_by_store,
+    recompute,
     stock_fact,
     with_list_price,
 )
@@ -132,7 +135,7 @@ def register(runtime: Runtime) -> None:
                 await retention.prune(
                     runtime, holds, HOLD_LINES.name, "availability", topics.INVENTORY_HOLDS.name,
                     lambda key, value, cutoff: _settled_before(table, key, value, cutoff),
-                    lambda key: key.split(b"|", 1)[0])
+                    _sku_of_hold)
 
     @runtime.timer(settings.divergence_tick_seconds, "tick_stock_windows")
     async def tick_stock_windows() -> None:
@@ -140,6 +143,12 @@ def register(runtime: Runtime) -> None:
             await divergence.tick_all(runtime, stock_windows, "availability",
                                       topics.INVENTORY_HOLDS.name, utcnow(),
                                       heal=_healer(runtime, table))
+
+    if settings.divergence_audit_seconds > 0:
+        @runtime.timer(settings.divergence_audit_seconds, "audit_availability")
+        async def audit_availability() -> None:
+            async with lock:
+                await _audit(runtime, table, holds, stock_windows)
 
     if settings.availability_resync_seconds > 0:
         @runtime.timer(settings.availability_resync_seconds, "resync_availability")
@@ -294,6 +303,36 @@ async def _refresh(runtime: Runtime, table: Any, holds: Any,
         if row.get("judged_stale") != stale:
             table[feed_key(partition)] = {**row, "judged_stale": stale}
             runtime.metrics.staleness_flips.labels("stale" if stale else "fresh").inc()
+
+
+async def _audit(runtime: Runtime, table: Any, holds: Any, windows: Any,
+                 partitions: set[int] | None = None) -> None:
+    """The ``atp`` kind: every SKU of this worker's partitions, its sums taken again from
+    its hold rows, judged against what was published (runs under the agent's lock, so
+    no batch is half applied)."""
+    settings, now = runtime.settings, utcnow()
+    for partition in partitions_here(runtime, "availability", topics.INVENTORY_HOLDS.name,
+                                     partitions):
+        found: dict[bytes, list[Hold]] = {}
+        async for raw, key in rows_in(runtime, holds, "availability", partition,
+                                      _sku_of_hold):
+            hold = Hold.from_json(holds.get(key))
+            if hold is not None:
+                found.setdefault(_sku_of_hold(raw), []).append(hold)
+        feed = table.get(feed_key(partition))
+        stale = feed_stale(settings, feed, now)
+        async for raw, key in rows_in(runtime, table, "availability", partition):
+            state = SkuState.from_json(raw.decode(), table.get(key))
+            facts = atp_facts(state, recompute(state, found.get(raw, [])),
+                              channels(settings, state.sku), policy(settings, state.sku),
+                              stale)
+            cause = Cause(deterministic_id("audit", state.sku, now.isoformat()), now,
+                          now.isoformat(), trace_for(f"sku:{state.sku}"))
+            await divergence.judge(runtime, windows, facts, now, cause)
+
+
+def _sku_of_hold(key: bytes) -> bytes:
+    return key.split(b"|", 1)[0]
 
 
 def _cause(items: list[Inbound]) -> Cause:

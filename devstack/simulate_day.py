@@ -62,7 +62,7 @@ from woo_emulator.webhooks import Webhook
 SECRET = "simulated-day-secret"
 # SLAs in simulated seconds: the product's defaults (streams.settings).
 SLA = {"sale": 300, "sale-total": 60, "status": 900, "refund": 900, "command": 0,
-       "stock": 180, "feed": 240, "price": 300}
+       "stock": 180, "feed": 240, "price": 300, "atp": 300}
 SKUS = ("HOT-01", "HOT-02", "HOT-03", "HOT-04", "HOT-05", "HOT-06", "HOT-07", "HOT-08",
         "MUG")
 NEW_SKU = "SIM-NEW-01"
@@ -140,6 +140,7 @@ class Day:
                     {k: v / s for k, v in SLA.items()}),
                 "WOOSYNC_DIVERGENCE_TICK_SECONDS": "0.5",
                 "WOOSYNC_DIVERGENCE_HEAL_RETRY_SECONDS": str(300 / s),
+                "WOOSYNC_DIVERGENCE_AUDIT_SECONDS": str(120 / s),
                 "WOOSYNC_ERP_POLL_INTERVAL": "0.5",
                 "WOOSYNC_ERP_STALE_SECONDS": str(60 / s),
                 "WOOSYNC_WOO_SWEEP_INTERVAL": "2", "WOOSYNC_WOO_SWEEP_OVERLAP_SECONDS": "6",

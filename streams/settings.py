@@ -113,10 +113,14 @@ class Settings(BaseSettings):
     # SLA), the amounts that still agree, and how often suspect subjects are re-judged.
     divergence_sla_seconds: dict[str, float] = Field(default_factory=lambda: {
         "sale": 300.0, "sale-total": 60.0, "status": 900.0, "refund": 900.0,
-        "command": 0.0, "stock": 180.0, "feed": 240.0, "price": 300.0})
+        "command": 0.0, "stock": 180.0, "feed": 240.0, "price": 300.0, "atp": 300.0})
     divergence_tolerance: dict[str, Decimal] = Field(default_factory=lambda: {
         "sale-total": Decimal("0.01"), "refund": Decimal("0.01")})
     divergence_tick_seconds: float = Field(default=5.0, gt=0)
+    # How often each SKU's published availability is audited against its holds (0: off).
+    # Well under the atp SLA: a disagreement only the audit sees is judged again (and
+    # cleared, if it was in flight) before its SLA runs out.
+    divergence_audit_seconds: float = Field(default=120.0, ge=0)
     # Kinds woosync heals itself when their window opens (the owner is clear): "stock"
     # re-sends the published availability to the store, "price" sets the store's price
     # to the ERP's list price (the ERP owns prices), "command" re-sends (same id) a

@@ -12,6 +12,11 @@ deleted, or before anything was published to that store.
 settled (older than a few seconds): a restock on refund or an edit in the store, which
 the agent corrects at once (selling stock woosync did not publish risks overselling).
 
+``recompute`` and ``atp_facts``: the ``atp`` kind, an audit. The SKU's sums (open holds,
+converted holds a stock read does not cover yet) recomputed from its hold rows, and the
+availability they give each store, against what was published to it: a hold or a read
+lost or counted twice, or a publication skipped, shows as a disagreement.
+
 ``price_fact``: the same product's regular price in the store against the ERP's list
 price (kept on the SKU's row by ``with_list_price``, newest ERP version wins), subject
 ``<ERP SKU>|<store>``; nothing to judge before the ERP's product was read or when the
@@ -30,7 +35,15 @@ from decimal import Decimal
 from typing import Any
 
 from tables.divergence import Fact, Sides
-from tables.inventory import SkuState
+from tables.inventory import (
+    ZERO,
+    Channel,
+    Hold,
+    Policy,
+    SkuState,
+    availability,
+    counts,
+)
 
 
 def stock_fact(state: SkuState, product: dict[str, Any]) -> Fact | None:
@@ -58,6 +71,30 @@ def raised_by_store(state: SkuState, fact: Fact, now: datetime) -> bool:
     return (published is not None and fact.store_amount is not None
             and fact.erp_amount is not None and fact.store_amount > fact.erp_amount
             and now - datetime.fromisoformat(published.at) >= SETTLED)
+
+
+def recompute(state: SkuState, holds: list[Hold]) -> SkuState:
+    """The row with its sums taken again from its holds (tables.inventory.account's
+    rules: an unconverted hold counts; a converted one until a read covers it)."""
+    open_ = sum((h.quantity for h in holds if h.converted_at is None), ZERO)
+    converting = {str(n): (h.quantity, h.converted_at) for n, h in enumerate(holds)
+                  if h.converted_at is not None and counts(h.converted_at, state.read_at)}
+    return replace(state, open=open_, converting=converting)
+
+
+def atp_facts(state: SkuState, again: SkuState, channels: list[Channel], policy: Policy,
+              stale: bool) -> list[Fact]:
+    out = []
+    for item in availability(again, channels, policy, stale):
+        published = state.published.get(item.store)
+        if published is None or state.read_at is None:
+            continue
+        out.append(Fact("atp", f"{state.sku}|{item.store}", True, Sides(
+            f"woosync published {published.quantity}",
+            f"{item.quantity} recomputed from the ERP's levels and the holds",
+            "a hold or a stock read was lost or counted twice, or a publication was"
+            " skipped"), Decimal(published.quantity), Decimal(item.quantity)))
+    return out
 
 
 def with_list_price(state: SkuState, product: dict[str, Any]) -> SkuState:

@@ -96,3 +96,41 @@ async def test_a_store_price_edit_opens_a_price_window_and_the_erp_price_is_set_
         fixed = {**_product(5, 2), "regular_price": Decimal("12.50")}
         await agent.put(h.encode("woosync.StorefrontProductObserved", fixed), key=b"MUG")
         await h.until(lambda: h.out("divergence.windows", "DivergenceClosed"))
+
+
+async def test_the_audit_finds_a_sum_that_drifted_from_the_holds(make_harness: Any) -> None:
+    from dataclasses import replace
+
+    from tables.inventory import SkuState
+    from tables.registry import HOLD_LINES
+    from tests.agents.test_retention import _hold
+
+    h: Harness = await make_harness([availability.AGENT], partitions=1,
+                                    inventory_batch_seconds=0.01)
+    table, holds = h.runtime.table(INVENTORY), h.runtime.table(HOLD_LINES)
+    windows = h.runtime.table(STOCK_WINDOWS)
+    async with h.agent("compute_availability").test_context() as agent:
+        await agent.put(h.encode("woosync.StockLevelObserved", samples.stock_level_observed(
+            "MUG", NOW, Decimal(40))), key=b"MUG")
+        await agent.put(h.encode("woosync.HoldSet", _hold("HoldSet", "woo:demo:1", 3, NOW)),
+                        key=b"MUG")
+        await h.until(lambda: SkuState.from_json("MUG", table.get(b"MUG")).open == 3)
+        # In agreement: the audit finds nothing to remember.
+        await availability._audit(h.runtime, table, holds, windows, partitions={0})
+        assert not windows.get(b"MUG|demo|atp")
+
+        # The row's sum drifts (a hold counted twice, say) and the next stock read
+        # publishes from it: the audit sees the publication disagree with the holds.
+        state = SkuState.from_json("MUG", table.get(b"MUG"))
+        table[b"MUG"] = replace(state, open=Decimal(6)).to_json()
+        await agent.put(h.encode("woosync.StockLevelObserved", samples.stock_level_observed(
+            "MUG", NOW + timedelta(seconds=1), Decimal(41))), key=b"MUG")
+        await h.until(lambda: SkuState.from_json("MUG", table.get(b"MUG")).read_at != (
+            state.read_at))
+        await availability._audit(h.runtime, table, holds, windows, partitions={0})
+        assert windows.get(b"MUG|demo|atp")
+        await divergence.tick_all(h.runtime, windows, "availability", "inventory.holds",
+                                  utcnow() + timedelta(seconds=301), partitions={0})
+        opened = h.out("divergence.windows", "DivergenceOpened")[0][1].body["window"]
+        assert opened["kind"] == "atp"
+        assert "recomputed from the ERP's levels and the holds" in opened["erp_value"]
