@@ -78,6 +78,7 @@ from tables.stock_divergence import (
     stock_fact,
     with_list_price,
 )
+from tables.stock_divergence import KINDS as STOCK_KINDS
 
 HOLD_EVENTS = frozenset({"HoldSet", "HoldReleased", "HoldConverted"})
 SKU_EVENTS = HOLD_EVENTS | {"StockLevelObserved"}
@@ -142,7 +143,7 @@ def register(runtime: Runtime) -> None:
         async with lock:
             await divergence.tick_all(runtime, stock_windows, "availability",
                                       topics.INVENTORY_HOLDS.name, utcnow(),
-                                      heal=_healer(runtime, table))
+                                      heal=_healer(runtime, table), kinds=STOCK_KINDS)
 
     if settings.divergence_audit_seconds > 0:
         @runtime.timer(settings.divergence_audit_seconds, "audit_availability")

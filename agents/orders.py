@@ -32,6 +32,7 @@ from streams.settings import Settings
 from streams.woo import ids
 from tables import ledger
 from tables.divergence import Window
+from tables.order_divergence import KINDS as ORDER_KINDS
 from tables.order_divergence import facts
 from tables.orders import OrderPolicy, OrderState, apply, reissue
 from tables.registry import ORDER_WINDOWS, ORDERS
@@ -93,7 +94,7 @@ def register(runtime: Runtime) -> None:
     @runtime.timer(runtime.settings.divergence_tick_seconds, "tick_order_windows")
     async def tick_order_windows() -> None:
         await divergence.tick_all(runtime, windows, "orders", topics.COMMERCE_ORDERS.name,
-                                  utcnow(), heal=heal)
+                                  utcnow(), heal=heal, kinds=ORDER_KINDS)
 
 
 async def publish_line(runtime: Runtime, before: OrderState, after: OrderState,

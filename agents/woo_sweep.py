@@ -14,7 +14,10 @@ run reads the same window again.
 
 Each run also reads every store's webhooks: ``woosync_store_webhooks{store,status}``
 counts them by status, and a paused or disabled one (WooCommerce disables a webhook after
-repeated failed deliveries) is logged as a warning each run until re-enabled.
+repeated failed deliveries) is logged as a warning each run until re-enabled. They are
+judged as the ``webhooks`` divergence kind (tables.stock_divergence.webhooks_fact): a
+store whose webhooks are not all active past that kind's SLA opens a window, closed
+when they are active again.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from streams import topics
+from streams import divergence, topics
 from streams.cursors import LeaderCursors
 from streams.envelope import Cause, utcnow
 from streams.errors import reason
@@ -32,6 +35,7 @@ from streams.runtime import AgentSpec, Runtime
 from streams.woo import ids
 from streams.woo.client import WooError
 from streams.woo.sweep import changed, modified, webhook_health
+from tables.stock_divergence import webhooks_fact
 
 log = logging.getLogger("woosync.woo_sweep")
 FEED = "woo"
@@ -42,18 +46,24 @@ def register(runtime: Runtime) -> None:
     overlap = timedelta(seconds=settings.woo_sweep_overlap_seconds)
     cursors = LeaderCursors(settings, runtime.codec, f"{FEED}:", settings.woo_sweep_interval)
 
+    # The stores' webhook windows: kept by the leader in memory (a new leader judges
+    # afresh: a window still open is opened again, with a new id, after the SLA).
+    windows: dict[bytes, Any] = {}
+
     @runtime.timer(settings.woo_sweep_interval, "sweep_stores", on_leader=True)
     async def sweep_stores() -> None:
-        await sweep(runtime, await cursors.current(), overlap)
+        await sweep(runtime, await cursors.current(), overlap, windows)
 
 
-async def sweep(runtime: Runtime, current: dict[str, str], overlap: timedelta) -> None:
+async def sweep(runtime: Runtime, current: dict[str, str], overlap: timedelta,
+                windows: dict[bytes, Any] | None = None) -> None:
     """One run over every store and kind from the cursors in ``current`` (moved on in
-    place as each store's cursor is published)."""
+    place as each store's cursor is published); the stores' webhook windows in
+    ``windows``."""
     stores = runtime.stores
     assert stores is not None
     for store in runtime.settings.stores:
-        await _check_webhooks(runtime, store)
+        await _check_webhooks(runtime, store, {} if windows is None else windows)
         for kind in ("orders", "products"):
             key = f"{store}:{kind}"
             name = f"{FEED}:{key}"
@@ -85,8 +95,10 @@ async def sweep(runtime: Runtime, current: dict[str, str], overlap: timedelta) -
                                    {"feed": name, "cursor": newest}, cause)
 
 
-async def _check_webhooks(runtime: Runtime, store: str) -> None:
-    """Count the store's webhooks by status and warn about each one not active."""
+async def _check_webhooks(runtime: Runtime, store: str, windows: dict[bytes, Any]
+                          ) -> None:
+    """Count the store's webhooks by status, warn about each one not active, and judge
+    the ``webhooks`` divergence kind."""
     assert runtime.stores is not None
     try:
         health = await webhook_health(runtime.stores[store])
@@ -100,6 +112,14 @@ async def _check_webhooks(runtime: Runtime, store: str) -> None:
             log.warning("store %s: webhooks %s are %s: WooCommerce delivers nothing on"
                         " them (the sweep still reads every change); re-enable them in the"
                         " store", store, ", ".join(hooks), status)
+    now = utcnow()
+    await divergence.judge(runtime, windows, [webhooks_fact(store, health)], now,
+                           Cause.observed("webhooks", store, now.isoformat(), occurred_at=now,
+                                          source=f"woocommerce:{store}",
+                                          source_version=now.isoformat(),
+                                          trace_subject=f"webhooks:{store}"))
+    opened = sum(1 for row in windows.values() if row.get("state") == "open")
+    runtime.metrics.divergence_open.labels("webhooks").set(opened)
 
 
 async def _publish(runtime: Runtime, store: str, resource: str, item: dict[str, Any]) -> None:

@@ -67,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
                      help="simulated minutes of normal trading before the faults")
     day.add_argument("--seed", type=int, default=1)
     day.add_argument("--faults", default="", help="only these faults (comma separated:"
-                     " webhooks-doubled, webhooks-lost, erp-refuses, price, stock,"
+                     " webhooks-doubled, webhooks-lost, webhooks-disabled, erp-refuses,"
+                     " price, stock,"
                      " order-edit, erp-outage, store-outage)")
     day.add_argument("--keep", action="store_true", help="keep the logs and data")
 

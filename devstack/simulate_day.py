@@ -12,7 +12,8 @@ up with: a steady day at about 0.4 orders a real second, i.e. 700 an hour simula
 
 The day: a steady stretch (``steady_minutes`` simulated; no window may open), then the
 faults: duplicated and reordered webhooks, lost webhooks (both absorbed: no window, no
-order lost or doubled), the ERP refusing an order (command and sale windows; a person
+order lost or doubled), the store's webhooks disabled (webhooks window; the sweep carries
+the orders; a person re-enables them), the ERP refusing an order (command and sale windows; a person
 adds the product in the ERP and replays the dead letter), a refund of that order whose
 credit note cannot be made meanwhile (refund window, closed once the sale is made), a
 price edited in the store
@@ -62,7 +63,7 @@ from woo_emulator.webhooks import Webhook
 SECRET = "simulated-day-secret"
 # SLAs in simulated seconds: the product's defaults (streams.settings).
 SLA = {"sale": 300, "sale-total": 60, "status": 900, "refund": 900, "command": 0,
-       "stock": 180, "feed": 240, "price": 300, "atp": 300}
+       "stock": 180, "feed": 240, "price": 300, "atp": 300, "webhooks": 600}
 SKUS = ("HOT-01", "HOT-02", "HOT-03", "HOT-04", "HOT-05", "HOT-06", "HOT-07", "HOT-08",
         "MUG")
 NEW_SKU = "SIM-NEW-01"
@@ -291,6 +292,28 @@ async def _webhook_faults(day: Day, faults: Faults, name: str) -> FaultReport:
     return report
 
 
+async def _webhooks_disabled(day: Day) -> FaultReport:
+    """WooCommerce disabled the store's webhooks (after failed deliveries, say): orders
+    keep coming and reach the ERP through the sweep; the window opens after the
+    webhooks' SLA, and closes once a person re-enables them."""
+    hooks = day.emulator.emulator.webhooks.hooks
+    report = FaultReport("store's webhooks disabled", ("webhooks",),
+                         "a person re-enables them (the sweep carried the orders)",
+                         datetime.now(UTC), subjects=[day.store_id])
+    for hook in hooks.values():
+        day.emulator.run(setattr, hook, "status", "disabled")
+    ids = [await day.checkout(day.rng.choice(SKUS)) for _ in range(3)]
+    await watch(day, report, 1, day.real(SLA["webhooks"]) * 2 + 30)
+    for hook in hooks.values():
+        day.emulator.run(setattr, hook, "status", "active")
+
+    async def each_sold() -> bool:
+        return all([len(await day.erp_sales(i)) == 1 for i in ids])
+    await day.until(each_sold, "the orders the sweep carried", 60)
+    report.notes.append(f"{len(ids)} orders meanwhile, each one ERP sale (via the sweep)")
+    return report
+
+
 async def _erp_refuses(day: Day) -> list[FaultReport]:
     """An order whose product the ERP does not know, then a refund of that order: its
     credit note cannot be made while the ERP has no sale. A person adds the product in
@@ -476,6 +499,7 @@ async def run_day(bootstrap: str, erp_url: str, erp_port: int, workdir: Path,
             "webhooks-doubled": lambda: _webhook_faults(
                 day, Faults(duplicate=1.0, reorder=0.5), "duplicated and reordered webhooks"),
             "webhooks-lost": lambda: _webhook_faults(day, Faults(drop=1.0), "lost webhooks"),
+            "webhooks-disabled": lambda: _webhooks_disabled(day),
             "erp-refuses": lambda: _erp_refuses(day), "price": lambda: _price_edit(day),
             "stock": lambda: _stock_adjustment(day), "order-edit": lambda: _order_edit(day),
             "erp-outage": lambda: _erp_outage(day), "store-outage": lambda: _store_outage(day)}

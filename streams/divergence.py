@@ -70,9 +70,11 @@ async def judge(runtime: Runtime, table: Any, found: Iterable[Fact], now: dateti
 
 async def tick_all(runtime: Runtime, table: Any, stage: str, topic: str,
                    now: datetime, partitions: set[int] | None = None,
-                   heal: Heal | None = None) -> None:
+                   heal: Heal | None = None, kinds: tuple[str, ...] = ()) -> None:
     """Open the suspect windows of this worker's partitions (of ``topic``, or
-    ``partitions``) whose grace period is over; count the open ones by kind."""
+    ``partitions``) whose grace period is over; count the open ones by kind (``kinds``:
+    the kinds this table holds, each set, to 0 when none is open; other agents' kinds
+    are theirs to count)."""
     settings = runtime.settings
     open_by_kind: Counter[str] = Counter()
     for partition in partitions_here(runtime, stage, topic, partitions):
@@ -92,7 +94,7 @@ async def tick_all(runtime: Runtime, table: Any, stage: str, topic: str,
                 changes = await _heal(runtime, heal, after, now)
                 after = changes[-1].window if changes else after
             await _store(runtime, table, key, before, after, changes, cause, heal)
-    for kind in settings.divergence_sla_seconds:
+    for kind in set(kinds) | set(open_by_kind):
         runtime.metrics.divergence_open.labels(kind).set(open_by_kind.get(kind, 0))
 
 

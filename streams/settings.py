@@ -113,7 +113,8 @@ class Settings(BaseSettings):
     # SLA), the amounts that still agree, and how often suspect subjects are re-judged.
     divergence_sla_seconds: dict[str, float] = Field(default_factory=lambda: {
         "sale": 300.0, "sale-total": 60.0, "status": 900.0, "refund": 900.0,
-        "command": 0.0, "stock": 180.0, "feed": 240.0, "price": 300.0, "atp": 300.0})
+        "command": 0.0, "stock": 180.0, "feed": 240.0, "price": 300.0, "atp": 300.0,
+        "webhooks": 600.0})
     divergence_tolerance: dict[str, Decimal] = Field(default_factory=lambda: {
         "sale-total": Decimal("0.01"), "refund": Decimal("0.01")})
     divergence_tick_seconds: float = Field(default=5.0, gt=0)

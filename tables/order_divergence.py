@@ -24,6 +24,7 @@ from tables.divergence import Fact, Sides
 from tables.order_status import SHIPPED_STORE_STATUS
 from tables.orders import OrderState
 
+KINDS = ("sale", "sale-total", "status", "refund", "command")
 LATER_THAN_SHIPPED = frozenset({SHIPPED_STORE_STATUS, "refunded", "cancelled"})
 
 

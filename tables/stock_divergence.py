@@ -22,6 +22,8 @@ price (kept on the SKU's row by ``with_list_price``, newest ERP version wins), s
 ``<ERP SKU>|<store>``; nothing to judge before the ERP's product was read or when the
 store product has no price of its own (a variable product's parent).
 
+``webhooks_fact``: a store's webhooks as the sweep reads them, all active or not.
+
 ``feed_fact``: from a partition's feed row (the last ERP heartbeat) and whether it is
 stale, the ``feed`` fact about the one ERP feed (subject ``erp-feed``): silent beyond the
 stale age is a disagreement; past the feed's SLA on top, a window.
@@ -60,6 +62,7 @@ def stock_fact(state: SkuState, product: dict[str, Any]) -> Fact | None:
                       " lost"), shown, Decimal(published.quantity))
 
 
+KINDS = ("stock", "price", "feed", "atp")  # judged by the inventory agent
 SETTLED = timedelta(seconds=5)  # a publication younger than this may still be in flight
 
 
@@ -127,3 +130,18 @@ def feed_fact(row: dict[str, Any], stale: bool) -> Fact:
                       "ERP feed silent" if stale else "ERP feed polling",
                       "the ERP is down or unreachable, or its poller stopped" if stale
                       else ""))
+
+
+def webhooks_fact(store: str, health: dict[str, list[str]]) -> Fact:
+    """The ``webhooks`` kind (judged by the store sweep, subject the store): every one of
+    the store's webhooks active, and at least one. A paused, disabled or missing webhook
+    delivers nothing; the sweep still reads every change, later."""
+    idle = sorted(f"{hook} ({status})" for status, hooks in health.items()
+                  if status != "active" for hook in hooks)
+    silent = bool(idle) or not health.get("active")
+    return Fact("webhooks", store, not silent, Sides(
+        "webhooks not delivering: " + ", ".join(idle) if idle else
+        ("no active webhook" if silent else "webhooks active"),
+        "woosync expects the store's webhooks active",
+        "WooCommerce disables a webhook after repeated failed deliveries; or someone"
+        " paused or deleted it: re-enable it in the store" if silent else ""))

@@ -54,3 +54,27 @@ async def test_a_failing_store_and_a_bad_item_stop_only_themselves(
     assert hooks.labels("good", "active")._value.get() == 1
     assert any("webhooks 3 order.updated are disabled" in r.getMessage()
                for r in caplog.records)
+
+
+async def test_a_store_whose_webhooks_stay_disabled_opens_a_window_until_re_enabled(
+        make_harness: Any) -> None:
+    stores = {"shop": {"url": "http://127.0.0.1:1/shop", "consumer_key": "ck",
+                       "consumer_secret": "cs", "webhook_secret": "s"}}
+    h: Harness = await make_harness([woo_sweep.AGENT], stores=stores,
+                                    divergence_sla_seconds={"webhooks": 0.0})
+    hooks = [{"id": 3, "topic": "order.updated", "status": "disabled"},
+             {"id": 4, "topic": "order.created", "status": "active"}]
+    h.runtime.stores = {"shop": Pages({"/webhooks": [hooks]})}  # type: ignore[assignment]
+    windows: dict[bytes, Any] = {}
+    await woo_sweep.sweep(h.runtime, {}, timedelta(seconds=120), windows)
+    opened = h.out("divergence.windows", "DivergenceOpened")
+    assert [(m.body["window"]["kind"], m.body["window"]["subject"]) for _, m in opened] == [
+        ("webhooks", "shop")]
+    assert "3 order.updated (disabled)" in opened[0][1].body["window"]["store_value"]
+    assert h.runtime.metrics.divergence_open.labels("webhooks")._value.get() == 1
+
+    hooks[0]["status"] = "active"  # re-enabled in the store
+    await woo_sweep.sweep(h.runtime, {}, timedelta(seconds=120), windows)
+    assert [m.short_name for _, m in h.out("divergence.windows")] == [
+        "DivergenceOpened", "DivergenceClosed"]
+    assert windows == {}
