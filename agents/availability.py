@@ -320,13 +320,10 @@ async def _audit(runtime: Runtime, table: Any, holds: Any, windows: Any,
             hold = Hold.from_json(holds.get(key))
             if hold is not None:
                 found.setdefault(_sku_of_hold(raw), []).append(hold)
-        feed = table.get(feed_key(partition))
-        stale = feed_stale(settings, feed, now)
         async for raw, key in rows_in(runtime, table, "availability", partition):
             state = SkuState.from_json(raw.decode(), table.get(key))
             facts = atp_facts(state, recompute(state, found.get(raw, [])),
-                              channels(settings, state.sku), policy(settings, state.sku),
-                              stale)
+                              channels(settings, state.sku), policy(settings, state.sku))
             cause = Cause(deterministic_id("audit", state.sku, now.isoformat()), now,
                           now.isoformat(), trace_for(f"sku:{state.sku}"))
             await divergence.judge(runtime, windows, facts, now, cause)
@@ -356,8 +353,14 @@ async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
                                   lambda key: Hold.from_json(holds.get(hold_row(sku, key))))
     now = utcnow()
     rules, stores = policy(settings, sku), channels(settings, sku)
-    feed = table.get(feed_key(partition_of(sku.encode(), settings.partitions)))
+    feed_row = feed_key(partition_of(sku.encode(), settings.partitions))
+    feed = table.get(feed_row)
     stale = feed_stale(settings, feed, now)
+    if feed and feed.get("judged_stale") is not None and feed["judged_stale"] != stale:
+        # This SKU is judged against the feed as it is now, the partition's other SKUs
+        # were not: the staleness timer's next run re-evaluates them all (a blip shorter
+        # than its interval would otherwise leave this one on the blip's value).
+        table[feed_row] = {**feed, "judged_stale": None}
     state, out = publish(state, stores, rules, stale, now)
     if resend and state.read_at is not None:
         out = availability(state, stores, rules, stale)

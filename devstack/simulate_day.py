@@ -191,6 +191,12 @@ class Day:
         status, page = await asyncio.to_thread(self.http, "GET", "/divergences?per_page=500")
         return list(page["items"]) if status == 200 else []
 
+    def mine(self, window: dict[str, Any]) -> bool:
+        """A window about this day's store (the broker may be shared with others)."""
+        subject = str(window["subject"])
+        return subject.startswith(f"woo:{self.store_id}:") or subject == self.store_id \
+            or subject.endswith(f"|{self.store_id}") or subject == "erp-feed"
+
     def oid(self, woo_id: int) -> str:
         return f"woo:{self.store_id}:{woo_id}"
 
@@ -492,7 +498,8 @@ async def run_day(bootstrap: str, erp_url: str, erp_port: int, workdir: Path,
         out(f"steady trading for {steady_minutes:g} simulated minutes...")
         await day.traffic(day.real(steady_minutes * 60))
         report.false_windows = [w for w in await day.windows()
-                                if datetime.fromisoformat(w["opened_at"]) >= began]
+                                if datetime.fromisoformat(w["opened_at"]) >= began
+                                and day.mine(w)]
         out(f"  {day.stats.placed} orders, {day.stats.shipped} shipped,"
             f" {len(report.false_windows)} windows opened (0 expected)")
         steps: dict[str, Callable[[], Awaitable[FaultReport | list[FaultReport]]]] = {
@@ -514,12 +521,13 @@ async def run_day(bootstrap: str, erp_url: str, erp_port: int, workdir: Path,
         await _settle(day, report)
         report.orders = day.stats.placed
         status, ledger = await asyncio.to_thread(
-            day.http, "GET", f"/ledger/{began.date().isoformat()}")
+            day.http, "GET", f"/ledger/{began.date().isoformat()}?store={day.store_id}")
         report.ledger = ledger if status == 200 else {"error": ledger}
-        report.needing_a_person = [w for w in await day.windows() if w["state"] == "open"]
+        report.needing_a_person = [w for w in await day.windows() if w["state"] == "open"
+                                   and day.mine(w)]
         known = {s for f in report.faults for s in f.subjects}
         report.unexpected = [w for w in await day.windows()
-                             if datetime.fromisoformat(w["opened_at"]) >= began
+                             if datetime.fromisoformat(w["opened_at"]) >= began and day.mine(w)
                              and not any(w["subject"].startswith(s) for s in known)
                              and w not in report.false_windows]
         for line in summary(report):
@@ -573,6 +581,9 @@ def summary(report: DayReport) -> list[str]:
     if detect:
         lines.append(f"time to detect (simulated): p50 {statistics.median(detect) / 60:.1f}"
                      f" min, max {max(detect) / 60:.1f} min")
+    for window in report.false_windows:
+        lines.append(f"false window: {window['kind']} {window['subject']}:"
+                     f" {window['store_value']} / {window['erp_value']} ({window['cause']})")
     for window in report.unexpected:
         lines.append(f"unexpected window: {window['kind']} {window['subject']}:"
                      f" {window['store_value']} / {window['erp_value']} ({window['cause']})")

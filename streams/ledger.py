@@ -50,14 +50,15 @@ def parse_day(text: str) -> str:
         raise NoSuchDay(f"{text!r} is no calendar day: {exc}") from exc
 
 
-def build(settings: Settings, codec: Codec, day: str, now: datetime) -> dict[str, Any]:
+def build(settings: Settings, codec: Codec, day: str, now: datetime,
+          store: str | None = None) -> dict[str, Any]:
     read = read_compacted(settings, codec, topics.LEDGER_ORDERS.name)
     lines = [from_record(m.body) for m in read.latest.values()
              if m.name == "woosync.LedgerLine"]
     found = [OpenWindow(w["window_id"], w["kind"], w["subject"], w["cause"])
              for w in windows(settings, codec) if w["state"] == "open"]
     sla = {k: timedelta(seconds=v) for k, v in settings.divergence_sla_seconds.items()}
-    ledger = reconcile(day, lines, found, now, sla)
+    ledger = reconcile(day, lines, found, now, sla, store)
     ledger["complete"] = read.complete
     return ledger
 
@@ -82,7 +83,8 @@ def to_csv(ledger: dict[str, Any]) -> str:
 
 def to_text(ledger: dict[str, Any]) -> str:
     store, erp, counts = ledger["store"], ledger["erp"], ledger["differences"]
-    lines = [f"ledger {ledger['day']} at {ledger['at']}: {ledger['orders']} orders",
+    of = f" of store {ledger['of_store']}" if ledger["of_store"] else ""
+    lines = [f"ledger {ledger['day']}{of} at {ledger['at']}: {ledger['orders']} orders",
              f"  store: {store['orders']} paid orders, total {store['total']}, shipping"
              f" {store['shipping']}, tax {store['tax']}, refunds {store['refunds']}",
              f"  ERP:   {erp['sales']} sales, total {erp['total']}, tax {erp['tax']},"
@@ -103,6 +105,7 @@ def to_text(ledger: dict[str, Any]) -> str:
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(VERB, help="the reconciliation ledger of one day")
     parser.add_argument("day", help="YYYY-MM-DD (UTC), or today")
+    parser.add_argument("--store", help="one store's orders (default: every store's)")
     shape = parser.add_mutually_exclusive_group()
     shape.add_argument("--csv", action="store_true", help="one row per difference/order")
     shape.add_argument("--json", action="store_true")
@@ -115,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"woosync ledger: {exc}", file=sys.stderr)
         return 2
-    ledger = build(load_settings(), Codec(), day, utcnow())
+    ledger = build(load_settings(), Codec(), day, utcnow(), args.store)
     if args.csv:
         sys.stdout.write(to_csv(ledger))
     elif args.json:

@@ -94,6 +94,7 @@ def document(settings: Settings) -> dict[str, Any]:
                 "parameters": [{**_param("day"), "schema": {"anyOf": [
                                    {"type": "string", "format": "date"},
                                    {"type": "string", "enum": ["today"]}]}},
+                               _param("store", "query"),
                                {**_param("format", "query"),
                                 "schema": {"type": "string", "enum": ["json", "csv"]}}],
                 "responses": {**_answers(200, 400, 401, 403, 404),

@@ -167,10 +167,12 @@ class OpenWindow:
 
 
 def reconcile(day: str, lines: list[Line], windows: list[OpenWindow], now: datetime,
-              sla: dict[str, timedelta]) -> dict[str, Any]:
-    """The day's ledger: totals on both sides, and every difference explained or not.
-    ``sla`` gives each kind's grace period (a missing kind has none)."""
-    todays = sorted((ln for ln in lines if ln.day == day), key=lambda ln: ln.order_id)
+              sla: dict[str, timedelta], store: str | None = None) -> dict[str, Any]:
+    """The day's ledger (of one ``store``, or of all): totals on both sides, and every
+    difference explained or not. ``sla`` gives each kind's grace period (a missing kind
+    has none)."""
+    todays = sorted((ln for ln in lines if ln.day == day and store in (None, ln.store)),
+                    key=lambda ln: ln.order_id)
     by_subject: dict[tuple[str, str], OpenWindow] = {(w.kind, w.subject): w
                                                      for w in windows}
     # A refused or given-up command of the order explains any of its differences.
@@ -187,7 +189,7 @@ def reconcile(day: str, lines: list[Line], windows: list[OpenWindow], now: datet
             status = IN_FLIGHT if now < due_by else UNEXPLAINED
             explained.append(Explained(ln.order_id, diff, status, None, "",
                                        due_by.isoformat()))
-    return {"day": day, "at": now.isoformat(), "orders": len(todays),
+    return {"day": day, "of_store": store, "at": now.isoformat(), "orders": len(todays),
             "store": _totals(todays, "store"), "erp": _totals(todays, "erp"),
             "differences": {s: sum(1 for e in explained if e.status == s)
                             for s in (LINKED, IN_FLIGHT, UNEXPLAINED)},

@@ -85,13 +85,16 @@ def recompute(state: SkuState, holds: list[Hold]) -> SkuState:
     return replace(state, open=open_, converting=converting)
 
 
-def atp_facts(state: SkuState, again: SkuState, channels: list[Channel], policy: Policy,
-              stale: bool) -> list[Fact]:
+def atp_facts(state: SkuState, again: SkuState, channels: list[Channel], policy: Policy
+              ) -> list[Fact]:
+    """Each store's published value against the recomputed one, as the publication
+    judged the feed (stale or not: the staleness timer re-publishes on a change)."""
     out = []
-    for item in availability(again, channels, policy, stale):
-        published = state.published.get(item.store)
+    for channel in channels:
+        published = state.published.get(channel.store)
         if published is None or state.read_at is None:
             continue
+        item, = availability(again, [channel], policy, published.stale)
         out.append(Fact("atp", f"{state.sku}|{item.store}", True, Sides(
             f"woosync published {published.quantity}",
             f"{item.quantity} recomputed from the ERP's levels and the holds",

@@ -134,3 +134,27 @@ async def test_the_audit_finds_a_sum_that_drifted_from_the_holds(make_harness: A
         opened = h.out("divergence.windows", "DivergenceOpened")[0][1].body["window"]
         assert opened["kind"] == "atp"
         assert "recomputed from the ERP's levels and the holds" in opened["erp_value"]
+
+
+async def test_a_sku_judged_in_a_staleness_blip_makes_the_timer_re_judge_its_partition(
+        make_harness: Any) -> None:
+    from streams.runtime import writing_as
+    from tables.registry import feed_key
+
+    h: Harness = await make_harness([availability.AGENT], partitions=1,
+                                    inventory_batch_seconds=0.01, erp_stale_seconds=60.0)
+    table = h.runtime.table(INVENTORY)
+    async with h.agent("compute_availability").test_context() as agent:
+        await agent.put(h.encode("woosync.StockLevelObserved", samples.stock_level_observed(
+            "CAP", NOW, Decimal(5))), key=b"CAP")
+        await h.until(lambda: table.get(b"CAP"))
+        # The partition was judged fresh, but its last heartbeat is older than the stale
+        # age when this read is applied: the SKU is published stale.
+        writing_as(h.runtime.handles["availability"][0])
+        table[feed_key(0)] = {"polled_at": (utcnow() - timedelta(seconds=90)).isoformat(),
+                              "judged_stale": False}
+        await agent.put(h.encode("woosync.StockLevelObserved", samples.stock_level_observed(
+            "MUG", NOW, Decimal(40))), key=b"MUG")
+        await h.until(lambda: [m for _, m in h.out("store.commands", "SetAvailability")
+                               if m.body["sku"] == "MUG"])
+    assert table.get(feed_key(0))["judged_stale"] is None  # the timer re-judges them all

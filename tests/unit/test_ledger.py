@@ -89,3 +89,9 @@ def test_the_line_survives_its_avro_message() -> None:
     body = codec.decode(codec.encode("woosync.LedgerLine", {**fields,
                                                            **ledger.to_record(ln)})).body
     assert ledger.from_record(body) == ln
+
+
+def test_a_store_s_ledger_counts_only_its_orders() -> None:
+    ln = _line([order("processing", 2), sale("confirmed", 10)])
+    assert reconcile(DAY, [ln], [], NOW, SLA, store="s")["orders"] == 1
+    assert reconcile(DAY, [ln], [], NOW, SLA, store="other")["orders"] == 0
