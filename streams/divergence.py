@@ -64,7 +64,7 @@ async def judge(runtime: Runtime, table: Any, found: Iterable[Fact], now: dateti
         if before is None and agreeing:
             continue  # the common case: nothing to remember
         after, changes = observe(before, fact.kind, fact.subject, agreeing, fact.sides,
-                                 now, kind_rule)
+                                 now, kind_rule, fact.since)
         await _store(runtime, table, key, before, after, changes, cause, heal)
 
 

@@ -85,6 +85,7 @@ class Fact:
     sides: Sides
     store_amount: Decimal | None = None
     erp_amount: Decimal | None = None
+    since: str | None = None  # when the disagreement began, if known better than "now"
 
 
 @dataclass(frozen=True)
@@ -109,16 +110,18 @@ def window_id(kind: str, subject: str, since: str) -> str:
 
 
 def observe(window: Window | None, kind: str, subject: str, agreeing: bool, sides: Sides,
-            now: datetime, rule: Rule) -> tuple[Window | None, list[Change]]:
+            now: datetime, rule: Rule, since: str | None = None
+            ) -> tuple[Window | None, list[Change]]:
     """One observation of both sides of ``subject``: the window's next state (None: no
-    disagreement) and what to publish."""
+    disagreement) and what to publish. ``since``: when a new disagreement began, when
+    the observation knows (a silence began at the last thing heard); else now."""
     at = now.isoformat()
     if agreeing:
         if window is not None and window.state == OPEN:
             return None, [Change("DivergenceClosed", replace(window, sides=sides), at)]
         return None, []
     if window is None:
-        window = Window(kind, subject, SUSPECT, at, sides)
+        window = Window(kind, subject, SUSPECT, min(since or at, at), sides)
         return tick(window, now, rule)
     if window.state == OPEN:
         if sides != window.sides:

@@ -26,7 +26,8 @@ store product has no price of its own (a variable product's parent).
 
 ``feed_fact``: from a partition's feed row (the last ERP heartbeat) and whether it is
 stale, the ``feed`` fact about the one ERP feed (subject ``erp-feed``): silent beyond the
-stale age is a disagreement; past the feed's SLA on top, a window.
+stale age is a disagreement that began at the last poll heard; a window once the feed's
+SLA has passed since then.
 """
 
 from __future__ import annotations
@@ -128,11 +129,12 @@ def feed_fact(row: dict[str, Any], stale: bool) -> Fact:
     polled = row.get("polled_at")
     # The sides stay the same through one silence (the last poll does not move), so an
     # open window is not updated on every tick.
+    # The silence began at the last poll heard: the SLA counts from there.
     return Fact("feed", FEED_SUBJECT, not stale,
                 Sides(f"no ERP poll since {polled or 'the worker started'}",
                       "ERP feed silent" if stale else "ERP feed polling",
                       "the ERP is down or unreachable, or its poller stopped" if stale
-                      else ""))
+                      else ""), since=polled)
 
 
 def webhooks_fact(store: str, health: dict[str, list[str]]) -> Fact:

@@ -163,9 +163,9 @@ class StoreSink:
             self._report(command, Delivery(0, rejected=f"{command.short_name} is not"
                                                  " handled by the store sink yet"))
             return
-        delivery = await self.deliverers[store].deliver(call)
-        self._report(command, Delivery(delivery.attempts, result=delivery.result,
-                                       rejected=delivery.rejected, failed=delivery.failed))
+        # Reported as delivered, with whether a give-up may be retried (self-healing
+        # re-sends those, not refusals).
+        self._report(command, await self.deliverers[store].deliver(call))
 
     def _report(self, command: Message, delivery: Delivery[Any],
                 superseded: bool = False) -> None:

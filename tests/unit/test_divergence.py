@@ -69,6 +69,7 @@ def test_a_silent_erp_feed_disagrees_with_the_same_sides_until_it_polls_again() 
     assert (silent.kind, silent.subject, silent.agreeing) == ("feed", "erp-feed", False)
     assert feed_fact(row, stale=True) == silent  # no update on every tick
     assert "down or unreachable" in silent.sides.cause
+    assert silent.since == row["polled_at"]  # the silence began at the last poll
     assert feed_fact({"polled_at": "2026-12-01T10:05:00+00:00"}, stale=False).agreeing
 
 
