@@ -175,6 +175,17 @@ class Day:
         # that it has their stock (and publishes it) from the start.
         for sku in SKUS:
             await self.count(sku, "WH", 400)
+        # The store opens with the ERP's prices (an ERP shared with other work may have
+        # been repriced since the seed).
+        store = self.emulator.emulator.store
+        for row in await self.admin.model(
+                "product.product", "search_read",
+                [("code", "in", [p.sku for p in store.products.values() if p.sku])],
+                0, None, None, ["code", "list_price"]):
+            product = store.by_sku(row["code"])
+            if product is not None and product.regular_price != row["list_price"]:
+                self.emulator.run(store.update_product, product,
+                                  {"regular_price": Decimal(row["list_price"])})
 
     async def stop(self) -> None:
         if self.worker is not None:
