@@ -181,11 +181,11 @@ class Day:
         for row in await self.admin.model(
                 "product.product", "search_read",
                 [("code", "in", [p.sku for p in store.products.values() if p.sku])],
-                0, None, None, ["code", "list_price"]):
+                0, None, None, ["code", "template.list_price"]):
+            price = Decimal(str((row.get("template.") or {}).get("list_price") or 0))
             product = store.by_sku(row["code"])
-            if product is not None and product.regular_price != row["list_price"]:
-                self.emulator.run(store.update_product, product,
-                                  {"regular_price": Decimal(row["list_price"])})
+            if product is not None and price and product.regular_price != price:
+                self.emulator.run(store.update_product, product, {"regular_price": price})
 
     async def stop(self) -> None:
         if self.worker is not None:
