@@ -19,6 +19,8 @@ import sys
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from kafka.errors import KafkaError
+
 from streams import topics
 from streams.codec import Codec
 from streams.compacted import read_compacted
@@ -118,7 +120,13 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"woosync ledger: {exc}", file=sys.stderr)
         return 2
-    ledger = build(load_settings(), Codec(), day, utcnow(), args.store)
+    settings = load_settings()
+    try:
+        ledger = build(settings, Codec(), day, utcnow(), args.store)
+    except KafkaError as exc:
+        print(f"woosync ledger: the broker ({settings.broker}) did not answer: {exc}",
+              file=sys.stderr)
+        return 2
     if args.csv:
         sys.stdout.write(to_csv(ledger))
     elif args.json:
