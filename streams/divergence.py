@@ -8,6 +8,9 @@ its last state), and the metrics ``woosync_divergence_windows_total{kind,event}`
 ``woosync_divergence_open{kind}`` and ``woosync_divergence_duration_seconds{kind}`` (how
 long closed windows were open).
 
+``windows`` reads every window in its last state back from the topic (for the
+divergences page and the ledger).
+
 ``judge`` runs when a subject changes; ``tick_all`` runs on a timer over this worker's
 partitions, so a disagreement opens its window when its grace period ends even if
 nothing else happens to the subject. Self-healing (``heal``, for the kinds settings name
@@ -25,6 +28,8 @@ from decimal import Decimal
 from typing import Any
 
 from streams import topics
+from streams.codec import Codec
+from streams.compacted import read_compacted
 from streams.envelope import Cause, deterministic_id, trace_for
 from streams.runtime import Runtime
 from streams.settings import Settings
@@ -144,3 +149,19 @@ def _record(change: Change) -> dict[str, Any]:
             else None,
             "store_value": window.sides.store[:500], "erp_value": window.sides.erp[:500],
             "cause": window.sides.cause[:500], "action": window.action}
+
+
+def windows(settings: Settings, codec: Codec) -> list[dict[str, Any]]:
+    """Every window in its last state, newest opened first."""
+    read = read_compacted(settings, codec, topics.DIVERGENCE_WINDOWS.name)
+    rows = []
+    for message in read.latest.values():
+        window = message.body["window"]
+        rows.append({
+            **{k: window[k] for k in ("window_id", "kind", "subject", "store_value",
+                                      "erp_value", "cause", "action")},
+            "state": "closed" if window["closed_at"] else "open",
+            "first_seen_at": window["first_seen_at"].isoformat(),
+            "opened_at": window["opened_at"].isoformat(),
+            "closed_at": window["closed_at"].isoformat() if window["closed_at"] else None})
+    return sorted(rows, key=lambda r: (r["opened_at"], r["window_id"]), reverse=True)

@@ -14,12 +14,9 @@ import io
 import time
 from typing import Any
 
-from streams import topics
-from streams.codec import Codec
-from streams.compacted import read_compacted
+from streams.divergence import windows
 from streams.envelope import parse_time
 from streams.runtime import Runtime
-from streams.settings import Settings
 from streams.web import operations, takes
 
 FILTERS = ("kind", "open", "since", "page", "per_page", "format")
@@ -59,22 +56,6 @@ def register(runtime: Runtime) -> None:
         chunk = rows[(page - 1) * per_page: page * per_page]
         return web.json({"total": len(rows), "page": page, "per_page": per_page,
                          "items": chunk})
-
-
-def windows(settings: Settings, codec: Codec) -> list[dict[str, Any]]:
-    """Every window in its last state, newest opened first."""
-    read = read_compacted(settings, codec, topics.DIVERGENCE_WINDOWS.name)
-    rows = []
-    for message in read.latest.values():
-        window = message.body["window"]
-        rows.append({
-            **{k: window[k] for k in ("window_id", "kind", "subject", "store_value",
-                                      "erp_value", "cause", "action")},
-            "state": "closed" if window["closed_at"] else "open",
-            "first_seen_at": window["first_seen_at"].isoformat(),
-            "opened_at": window["opened_at"].isoformat(),
-            "closed_at": window["closed_at"].isoformat() if window["closed_at"] else None})
-    return sorted(rows, key=lambda r: (r["opened_at"], r["window_id"]), reverse=True)
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

@@ -24,7 +24,7 @@ from kafka.errors import KafkaError
 from streams import topics
 from streams.codec import Codec
 from streams.compacted import read_compacted
-from streams.divergence_web import windows
+from streams.divergence import windows
 from streams.envelope import utcnow
 from streams.settings import Settings, load_settings
 from tables.ledger import UNEXPLAINED, OpenWindow, from_record, reconcile
