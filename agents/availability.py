@@ -50,10 +50,12 @@ from typing import Any
 from streams import divergence, retention, topics
 from streams.envelope import Cause, deterministic_id, trace_for, utcnow
 from streams.inventory_config import channels, feed_stale, partition_of, policy
+from streams.metrics import UNKNOWN
 from streams.runtime import AgentSpec, Inbound, Runtime, writing_as
 from streams.table_scan import partitions_here, rows_in
 from tables.divergence import Window
 from tables.inventory import (
+    Arrival,
     Channel,
     Hold,
     Policy,
@@ -68,6 +70,7 @@ from tables.inventory import (
     settled_since,
 )
 from tables.registry import HOLD_LINES, INVENTORY, STOCK_WINDOWS, feed_key, hold_row, is_feed_key
+from tables.risk import with_arrivals
 from tables.stock_divergence import (
     FEED_SUBJECT,
     atp_facts,
@@ -195,6 +198,11 @@ async def _judge_store_stock(runtime: Runtime, table: Any, windows: Any,
     writing_as(product)
     state = SkuState.from_json(sku, table.get(sku.encode()))
     stock = stock_fact(state, body)
+    if stock is not None and stock.store_amount is not None and state.shown.get(
+            body["store"]) != int(stock.store_amount):
+        state = replace(state, shown={**state.shown, body["store"]: int(stock.store_amount)})
+        table[sku.encode()] = state.to_json()
+        runtime.touch(INVENTORY, sku)
     if stock is not None and raised_by_store(state, stock, utcnow()) and (
             "stock" in runtime.settings.divergence_heal):
         # The store raised its own stock (a restock on refund, an edit): selling what
@@ -349,10 +357,17 @@ async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
     settings = runtime.settings
     before = SkuState.from_json(sku, table.get(sku.encode()))
     items = _remembered(runtime, holds, sku, items)
+    arrivals: list[Arrival] = []
     state, changed = apply_events(before, [(i.name, i.body) for i in items],
-                                  lambda key: Hold.from_json(holds.get(hold_row(sku, key))))
+                                  lambda key: Hold.from_json(holds.get(hold_row(sku, key))),
+                                  arrivals)
     now = utcnow()
     rules, stores = policy(settings, sku), channels(settings, sku)
+    if arrivals:
+        state, oversold = with_arrivals(state, arrivals, stores, rules)
+        for store, units in oversold.items():
+            runtime.metrics.oversold_units.labels(
+                store if store in settings.stores else UNKNOWN).inc(float(units))
     feed_row = feed_key(partition_of(sku.encode(), settings.partitions))
     feed = table.get(feed_row)
     stale = feed_stale(settings, feed, now)
@@ -372,6 +387,7 @@ async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
         holds[hold_row(sku, key)] = hold.to_json()
     if state != before:
         table[sku.encode()] = state.to_json()
+        runtime.touch(INVENTORY, sku)
 
 
 async def _announce(runtime: Runtime, state: SkuState, out: list[StoreAvailability],

@@ -33,17 +33,19 @@ def every_agent() -> dict[str, AgentSpec]:
         erp_feed,
         holds,
         orders,
+        risk,
         stock_owners,
         store_sink,
         trace,
         woo_normalize,
         woo_sweep,
     )
-    from streams import inventory_web, order_web
+    from streams import inventory_web, order_web, risk_web
 
     specs = [trace.AGENT, erp_commands.AGENT, erp_feed.AGENT, woo_normalize.AGENT,
              woo_sweep.AGENT, store_sink.AGENT, stock_owners.AGENT, holds.AGENT,
-             availability.AGENT, orders.AGENT, inventory_web.AGENT, order_web.AGENT]
+             availability.AGENT, orders.AGENT, inventory_web.AGENT, order_web.AGENT,
+             risk.AGENT, risk_web.AGENT]
     return {spec.name: spec for spec in specs}
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from streams.divergence import windows
 from streams.envelope import parse_time
 from streams.runtime import Runtime
-from streams.web import operations, takes
+from streams.web import operations, paging, takes
 
 FILTERS = ("kind", "open", "since", "page", "per_page", "format")
 COLUMNS = ("window_id", "kind", "subject", "state", "first_seen_at", "opened_at",
@@ -35,8 +35,7 @@ def register(runtime: Runtime) -> None:
         query = request.query
         try:
             since = parse_time(query["since"]) if "since" in query else None
-            page = max(1, int(query.get("page", "1")))
-            per_page = min(500, max(1, int(query.get("per_page", "100"))))
+            page, per_page = paging(query)
         except ValueError:
             return web.json({"error": "since is an ISO time; page and per_page integers"},
                             status=400)

@@ -25,7 +25,7 @@ from streams.compacted import read_compacted
 from streams.inventory_config import channels, feed_stale, partition_of, policy
 from streams.openapi import SKU_PATTERN
 from streams.runtime import AgentSpec, Runtime
-from streams.web import settling, takes
+from streams.web import paging, settling, takes
 from tables.inventory import Hold, SkuState, atp, counting, held
 from tables.registry import HOLD_LINES, INVENTORY, feed_key
 
@@ -105,8 +105,7 @@ def register(runtime: Runtime) -> None:
     @takes("page", "per_page")
     async def availability(web: Any, request: Any) -> Any:
         try:
-            page = max(1, int(request.query.get("page", "1")))
-            per_page = min(500, max(1, int(request.query.get("per_page", "100"))))
+            page, per_page = paging(request.query, 100)
         except ValueError:
             return web.json({"error": "page and per_page must be integers"}, status=400)
         if time.monotonic() - cache["at"] > 1.0:

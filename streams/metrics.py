@@ -67,3 +67,10 @@ class Metrics:
         self.staleness_flips = Counter(
             "woosync_staleness_flips", "Times a partition's ERP feed turned stale or fresh"
             " again, by the state it turned to", ["to"], registry=self.registry)
+        self.oversold_units = Counter(
+            "woosync_oversold_units", "Units a store accepted while woosync's availability"
+            " to promise for it was already used up, by store", ["store"],
+            registry=self.registry)
+        self.risk_skus = Gauge(
+            "woosync_risk_skus", "This worker's SKUs by oversell risk level", ["level"],
+            registry=self.registry)

@@ -65,6 +65,18 @@ def document(settings: Settings) -> dict[str, Any]:
                 "parameters": [_param("page", "query", kind="integer"),
                                _param("per_page", "query", kind="integer")],
                 "responses": _answers(200, 400)}},
+            "/risk": {"get": {
+                "summary": "SKUs by oversell risk, most at risk first, paged",
+                "parameters": [{**_param("level", "query"), "schema": {
+                                   "type": "string", "description": "comma separated:"
+                                   " critical, high, medium, low, none"}},
+                               _param("page", "query", kind="integer"),
+                               _param("per_page", "query", kind="integer")],
+                "responses": _answers(200, 400)}},
+            "/risk/{sku}": {"get": {
+                "summary": "one SKU's oversell risk, with its oversold orders",
+                "parameters": [_param("sku", pattern=SKU_PATTERN)],
+                "responses": _answers(200, 400, 404)}},
             "/orders/{store}/{woo_id}": {"get": {
                 "summary": "an order's row: both systems and woosync's commands",
                 "security": admin, "parameters": order,

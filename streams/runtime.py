@@ -91,6 +91,28 @@ class Runtime:
     # write that partition's rows (writing_as), e.g. to prune them (streams.retention).
     handles: dict[str, dict[int, Inbound]] = field(default_factory=dict)
     _tables: dict[str, Any] = field(default_factory=dict)
+    # Keys of each table written since a reader on this worker last took them (the risk
+    # timer reads only the SKUs the availability agent changed).
+    touched: dict[str, set[str]] = field(default_factory=dict)
+
+    _views: dict[str, Any] = field(default_factory=dict)
+
+    def view(self, spec: TopicSpec) -> Any:
+        """The live view of a compacted topic (streams.topic_view.TopicView, each
+        record's body without its envelope, plus ``at``: when it was written), started
+        with the worker; one per topic and app."""
+        if spec.name not in self._views:
+            from streams.topic_view import TopicView
+            self._views[spec.name] = TopicView(self.settings, self.codec, spec.name,
+                                               keep=_body_at)
+            self.app.service(self._views[spec.name])
+        return self._views[spec.name]
+
+    def touch(self, spec: TableSpec, key: str) -> None:
+        self.touched.setdefault(spec.name, set()).add(key)
+
+    def take_touched(self, spec: TableSpec) -> set[str]:
+        return self.touched.pop(spec.name, set())
 
     def table(self, spec: TableSpec) -> Any:
         """The Faust table of a registry entry (declared on first use, once per app)."""
@@ -255,3 +277,9 @@ def _headers(headers: Any) -> list[tuple[str, bytes | None]]:
         return []
     items = headers.items() if isinstance(headers, dict) else headers
     return [(str(k), v if isinstance(v, bytes | None) else str(v).encode()) for k, v in items]
+
+
+def _body_at(message: Message) -> dict[str, Any]:
+    body = {k: v for k, v in message.body.items() if k != "envelope"}
+    body["at"] = message.body["envelope"]["observed_at"].isoformat()
+    return body

@@ -132,6 +132,11 @@ class Settings(BaseSettings):
     # Anti-entropy: every SKU's availability is sent to the stores again this often,
     # changed or not, so a store converges after a lost command (0: never).
     availability_resync_seconds: float = Field(default=900.0, ge=0)
+    # Oversell risk (tables.risk): a SKU is critical, high or medium when its time to
+    # stock-out is within that many minutes; judged and published every interval.
+    risk_minutes: dict[str, float] = Field(default_factory=lambda: {
+        "critical": 5.0, "high": 15.0, "medium": 60.0})
+    risk_interval_seconds: float = Field(default=2.0, gt=0)
     # How long the producer waits to fill a request: changelog rows and outputs of one
     # batch then travel in a few produce requests instead of one each (Faust's default
     # is 0).
@@ -175,6 +180,18 @@ class Settings(BaseSettings):
             raise ValueError(f"order_send_statuses: {unpaid} are not paid; an order in"
                              " them is never sent to the ERP")
         return statuses
+
+    @field_validator("risk_minutes")
+    @classmethod
+    def _risk_levels_known_and_ordered(cls, minutes: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(minutes) - {"critical", "high", "medium"})
+        if unknown:
+            raise ValueError(f"risk_minutes: unknown levels {unknown}; use critical, high,"
+                             " medium")
+        full = {"critical": 5.0, "high": 15.0, "medium": 60.0, **minutes}
+        if not 0 <= full["critical"] <= full["high"] <= full["medium"]:
+            raise ValueError("risk_minutes: need 0 <= critical <= high <= medium")
+        return full
 
     @field_validator("stores")
     @classmethod

@@ -82,11 +82,13 @@ DIVERGENCE_WINDOWS = TopicSpec("divergence.windows", "window id (kind|subject|si
                                       "DivergenceClosed"), Cleanup.COMPACT)
 # Each order's last ledger line (tables.ledger): the reconciliation ledger's source.
 LEDGER_ORDERS = TopicSpec("ledger.orders", "order id", _names("LedgerLine"), Cleanup.COMPACT)
+# Each SKU's last oversell risk (tables.risk), which every worker reads whole.
+INVENTORY_RISK = TopicSpec("inventory.risk", "sku", _names("SkuRisk"), Cleanup.COMPACT)
 
 ALL: tuple[TopicSpec, ...] = (
     WOO_RAW, ERP_RAW, COMMERCE_ORDERS, COMMERCE_PRODUCTS, ERP_STOCK, ERP_DOCUMENTS,
     ERP_CATALOG, INVENTORY_HOLDS, INVENTORY_AVAILABILITY, ERP_COMMANDS, STORE_COMMANDS,
-    DELIVERY_RESULTS, DLQ, FEED_CURSORS, DIVERGENCE_WINDOWS, LEDGER_ORDERS,
+    DELIVERY_RESULTS, DLQ, FEED_CURSORS, DIVERGENCE_WINDOWS, LEDGER_ORDERS, INVENTORY_RISK,
 )
 CANONICAL: tuple[TopicSpec, ...] = (
     COMMERCE_ORDERS, COMMERCE_PRODUCTS, ERP_STOCK, ERP_DOCUMENTS, ERP_CATALOG,

@@ -102,6 +102,13 @@ def takes(*allowed: str) -> Callable[[Handler], Handler]:
     return wrap
 
 
+def paging(query: Any, per_page_default: int = 100) -> tuple[int, int]:
+    """``page`` (from 1) and ``per_page`` (1 to 500) of a query; ValueError when either
+    is not an integer."""
+    page = max(1, int(query.get("page", "1")))
+    return page, min(500, max(1, int(query.get("per_page", str(per_page_default)))))
+
+
 def settling(web: Any, runtime: Runtime) -> Any | None:
     """A 503 to answer instead of reading tables while this worker rebalances or
     recovers them (a read then may hit a partition not open yet); None when settled."""

@@ -27,6 +27,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tables.demand import NO_DEMAND, Demand
+
 ZERO = Decimal(0)
 
 
@@ -75,10 +77,15 @@ class SkuState:
     # The ERP's list price and the version it came with (ProductObserved), to judge the
     # stores' prices against; None until the ERP's product was read.
     list_price: tuple[str, str] | None = None
+    # Each store's own stock as it last showed it (read back by webhook or sweep).
+    shown: dict[str, int] = field(default_factory=dict)
+    # Recent demand and oversold units (tables.demand), for the oversell risk.
+    demand: Demand = NO_DEMAND
 
     def to_json(self) -> dict[str, Any]:
         return {"sku": self.sku, "read_at": self.read_at, "open": str(self.open),
                 "list_price": list(self.list_price) if self.list_price else None,
+                "shown": self.shown, "demand": self.demand.to_json(),
                 "levels": {w: [str(a), str(b)] for w, (a, b) in self.levels.items()},
                 "converting": {k: [str(q), at] for k, (q, at) in self.converting.items()},
                 "published": {s: [p.quantity, p.status, p.stale, p.at]
@@ -94,7 +101,8 @@ class SkuState:
                    {k: (Decimal(q), at) for k, (q, at) in data["converting"].items()},
                    {s: Published(q, st, stale, at)
                     for s, (q, st, stale, at) in data["published"].items()},
-                   tuple(data["list_price"]) if data.get("list_price") else None)
+                   tuple(data["list_price"]) if data.get("list_price") else None,
+                   dict(data.get("shown") or {}), Demand.from_json(data.get("demand")))
 
 
 @dataclass(frozen=True)
@@ -254,12 +262,24 @@ def publish(state: SkuState, channels: list[Channel], policy: Policy, stale: boo
     return replace(state, published=published), changed
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """Units an order line newly holds (first set, or raised), with the SKU's row just
+    before: what tables.demand counts as demand, and oversold when ATP was used up."""
+
+    key: str
+    hold: Hold
+    units: Decimal
+    before: SkuState
+
+
 def apply_events(state: SkuState, events: list[tuple[str, dict[str, Any]]],
-                 hold_of: Callable[[str], Hold | None]
+                 hold_of: Callable[[str], Hold | None],
+                 arrivals: list[Arrival] | None = None
                  ) -> tuple[SkuState, dict[str, Hold]]:
     """One batch's events of one SKU, in order: stock reads and hold events (``hold_of``
     gives a hold's stored row by its key). Returns the SKU's row and the holds changed,
-    by key, each to be written once."""
+    by key, each to be written once; appends to ``arrivals`` the units newly held."""
     changed: dict[str, Hold] = {}
     for name, body in events:
         if name == "StockLevelObserved":
@@ -267,9 +287,13 @@ def apply_events(state: SkuState, events: list[tuple[str, dict[str, Any]]],
             continue
         key = hold_key(body)
         current = changed[key] if key in changed else hold_of(key)
+        before = state
         state, new = apply_hold(state, name, current, body)
         if new is not None:
             changed[key] = new
+            units = new.quantity - (current.quantity if current else ZERO)
+            if arrivals is not None and name == "HoldSet" and units > 0:
+                arrivals.append(Arrival(key, new, units, before))
     return state, changed
 
 

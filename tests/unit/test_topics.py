@@ -17,7 +17,7 @@ def test_names_are_unique_and_follow_the_design() -> None:
         "woo.raw", "erp.raw", "commerce.orders", "commerce.products", "erp.stock",
         "erp.documents", "erp.catalog", "inventory.holds", "inventory.availability",
         "erp.commands", "store.commands", "delivery.results", "dlq", "feed.cursors",
-        "divergence.windows", "ledger.orders",
+        "divergence.windows", "ledger.orders", "inventory.risk",
     }
 
 
@@ -25,7 +25,7 @@ def test_snapshot_topics_are_compacted_and_audit_topics_kept_long() -> None:
     settings = load_settings()
     compacted = {s.name for s in topics.ALL if s.cleanup is topics.Cleanup.COMPACT}
     assert compacted == {"erp.catalog", "inventory.availability", "feed.cursors",
-                         "divergence.windows", "ledger.orders"}
+                         "divergence.windows", "ledger.orders", "inventory.risk"}
     for spec in (topics.WOO_RAW, topics.ERP_RAW, topics.DLQ):
         assert spec.config(settings)["retention.ms"] == str(settings.long_retention_ms)
     assert "retention.ms" not in topics.COMMERCE_ORDERS.config(settings)
