@@ -381,6 +381,9 @@ async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
         out = availability(state, stores, rules, stale)
     if out:
         await _announce(runtime, state, out, stores, rules, cause)
+        if items:  # caused by events, not by a timer's re-evaluation
+            runtime.metrics.sync_latency.labels("availability").observe(
+                max(0.0, (utcnow() - cause.occurred_at).total_seconds()))
     # Written only once the announcement is out: a row saying "published" for a value
     # that never left would keep the store on the old one.
     for key, hold in changed.items():

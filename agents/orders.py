@@ -23,6 +23,7 @@ keyed by order id, compacted), which the ledger page and ``woosync ledger`` read
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from streams import divergence, topics
@@ -81,6 +82,7 @@ def register(runtime: Runtime) -> None:
                                f"woosync.{command.name}", command.fields, inbound.cause,
                                command.fields["command_id"])
         if new != state:
+            _sale_latency(runtime, state, new)
             table[key] = new.to_json()
             send_statuses = frozenset(runtime.settings.order_send_statuses)
             await divergence.judge(runtime, windows, facts(new, send_statuses), utcnow(),
@@ -95,6 +97,15 @@ def register(runtime: Runtime) -> None:
     async def tick_order_windows() -> None:
         await divergence.tick_all(runtime, windows, "orders", topics.COMMERCE_ORDERS.name,
                                   utcnow(), heal=heal, kinds=ORDER_KINDS)
+
+
+def _sale_latency(runtime: Runtime, before: OrderState, after: OrderState) -> None:
+    """The order's ERP sale seen for the first time: how long after the store's
+    payment (orders paid before woosync saw them count from their payment too)."""
+    paid = (after.snapshot or {}).get("paid_at")
+    if before.sale is None and after.sale is not None and paid:
+        runtime.metrics.sync_latency.labels("order_to_sale").observe(
+            max(0.0, (utcnow() - datetime.fromisoformat(paid)).total_seconds()))
 
 
 async def publish_line(runtime: Runtime, before: OrderState, after: OrderState,

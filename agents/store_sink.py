@@ -13,6 +13,7 @@ from typing import Any
 
 from streams import topics
 from streams.delivery import result_key, result_message
+from streams.envelope import utcnow
 from streams.runtime import AgentSpec, Inbound, Runtime
 from streams.woo.sink import StoreSink
 
@@ -32,7 +33,11 @@ def register(runtime: Runtime) -> None:
             cause = inbound[id(command)].cause
             await runtime.emit(topics.DELIVERY_RESULTS, result_key(command.body), name,
                                fields, cause, delivery.attempts, report.superseded)
-            if delivery.error is not None:
+            if delivery.error is None:
+                emitted = command.body["envelope"]["observed_at"]
+                runtime.metrics.sync_latency.labels("store_command").observe(
+                    max(0.0, (utcnow() - emitted).total_seconds()))
+            else:
                 await runtime.dead_letter(inbound[id(command)].event, "store-sink",
                                           delivery.error, attempts=delivery.attempts)
 

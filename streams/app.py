@@ -103,10 +103,11 @@ def create_app(settings: Settings, agents: Sequence[AgentSpec] | None = None) ->
     )
     runtime = Runtime(app, settings, Topics(app, settings), Codec(), Metrics(),
                       erp=make_adapter(settings), stores=StoreClients(dict(settings.stores)))
-    from streams import divergence_web, dlq_web, ledger_web, web
+    from streams import divergence_web, dlq_web, ledger_web, live_metrics, web
     from streams.woo import ingress
 
     web.register(runtime)
+    live_metrics.register(runtime)
     dlq_web.register(runtime)
     divergence_web.register(runtime)
     ledger_web.register(runtime)

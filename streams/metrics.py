@@ -74,3 +74,13 @@ class Metrics:
         self.risk_skus = Gauge(
             "woosync_risk_skus", "This worker's SKUs by oversell risk level", ["level"],
             registry=self.registry)
+        self.sync_latency = Histogram(
+            "woosync_sync_latency_seconds", "How long synchronization takes, by workflow:"
+            " availability (a stock read or order hold occurred -> SetAvailability"
+            " emitted), store_command (a command emitted -> the store confirmed it),"
+            " order_to_sale (a store order paid -> its ERP sale seen)", ["workflow"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
+                     300, 900, float("inf")), registry=self.registry)
+        self.table_rows = Gauge(
+            "woosync_table_rows", "Rows of each table on this worker's partitions (counted"
+            " every minute)", ["table"], registry=self.registry)

@@ -50,6 +50,8 @@ async def test_a_sku_selling_out_is_critical_and_its_oversold_units_counted(
         assert [o.order_id for o in state.demand.orders] == [
             f"woo:demo:{atp + 1}", f"woo:demo:{atp + 2}"]
         assert h.runtime.metrics.oversold_units.labels("demo")._value.get() == 2
+        latency = h.runtime.metrics.sync_latency.labels("availability")
+        assert sum(b.get() for b in latency._buckets) >= 2  # the read, then each hold
 
         await judge.run(partitions={0})
         (key, message), = h.out("inventory.risk", "SkuRisk")

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import samples, seed_data
 from devstack.flash_sale import SaleStats, shoppers, stock_counts
@@ -27,6 +28,7 @@ from streams.erp.tryton import TrytonAdapter
 from streams.erp.tryton_rpc import TrytonClient
 from streams.inventory_web import MAX_LISTED
 from tables.registry import owner_key
+from tables.risk import rank
 from tests.integration.conftest import SAFETY, Stack, erp_settings
 from tests.integration.erp_actions import count_stock
 from tests.integration.kafka_io import read_until, wait_for_key
@@ -120,6 +122,44 @@ async def test_flash_sale_store_stock_equals_erp_available_minus_holds(
     assert stack.get("/reservations/bad%20sku!")[0] == 400
     status, page = stack.get("/availability?per_page=10")
     assert status == 200 and page["total"] >= len(skus) and len(page["items"]) == 10
+    await _risk_and_metrics_follow_the_sale(stack, skus)
+
+
+async def _risk_and_metrics_follow_the_sale(stack: Stack, skus: list[str]) -> None:
+    """After the sale: every SKU sold is judged at some risk, most at risk first, the
+    oversold units the metric counted are on the risk pages, and the latency, lag and
+    feed freshness metrics are served."""
+    deadline = time.monotonic() + 30
+    while True:
+        status, page = stack.get("/risk?per_page=500")
+        assert status == 200, page
+        judged = {r["sku"]: r for r in page["items"]}
+        if (page["caught_up"] and set(skus) <= set(judged)) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(1)
+    assert set(skus) <= set(judged), sorted(judged)
+    sold = [sku for sku in skus if Decimal(judged[sku]["velocity_15m"]) > 0]
+    assert sold and all(judged[sku]["level"] != "none" for sku in sold)
+    assert [r["sku"] for r in page["items"]] == [r["sku"] for r in sorted(page["items"],
+                                                                          key=rank)]
+    status, one = stack.get(f"/risk/{sold[0]}")
+    assert status == 200 and len(one["per_minute"]) == 15 and Decimal(one["atp"]) == Decimal(
+        judged[sold[0]]["atp"])
+    assert stack.get("/risk?level=nope")[0] == 400
+    scrape = await asyncio.to_thread(lambda: urllib.request.urlopen(
+        f"http://127.0.0.1:{stack.settings.web_port}/metrics", timeout=10).read().decode())
+    families = {f.name: f for f in text_string_to_metric_families(scrape)}
+    # The records also carry what earlier workers on this shared broker counted.
+    oversold_here = sum(s.value for s in families["woosync_oversold_units"].samples
+                        if s.name.endswith("_total") and s.labels["store"] == stack.store)
+    assert oversold_here <= sum(Decimal(r["oversold_units"]) for r in page["items"])
+    latency = {s.labels["workflow"]: s.value for s in
+               families["woosync_sync_latency_seconds"].samples if s.name.endswith("_count")}
+    assert latency["availability"] > 0 and latency["store_command"] > 0
+    lag = {(s.labels["topic"], s.labels["partition"])
+           for s in families["woosync_consumer_lag"].samples}
+    assert ("inventory.holds", "0") in lag
+    assert families["woosync_erp_feed_age_seconds"].samples
 
 
 @pytest.mark.fresh
