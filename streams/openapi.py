@@ -77,6 +77,12 @@ def document(settings: Settings) -> dict[str, Any]:
                 "summary": "one SKU's oversell risk, with its oversold orders",
                 "parameters": [_param("sku", pattern=SKU_PATTERN)],
                 "responses": _answers(200, 400, 404)}},
+            "/dashboard": {"get": {"summary": "the promotion-day dashboard (HTML)",
+                                   "responses": {"200": {"description": "ok", "content": {
+                                       "text/html": {}}}}}},
+            "/dashboard/data": {"get": {
+                "summary": "what the dashboard shows: risk, rates, latency, business",
+                "responses": _answers(200)}},
             "/orders/{store}/{woo_id}": {"get": {
                 "summary": "an order's row: both systems and woosync's commands",
                 "security": admin, "parameters": order,
