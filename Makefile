@@ -7,12 +7,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration lock clean
+.PHONY: demo test lint unit integration browser lock clean
 
 demo: $(STAMP)
 	$(BIN)/woosync demo
 
-test: $(STAMP) lint
+test: $(STAMP) lint browser
 	$(BIN)/woosync fetch-kafka
 	$(BIN)/pytest -q -p no:cacheprovider
 
@@ -26,9 +26,17 @@ unit: $(STAMP)
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit tests/agents tests/emulator
 
 # Real Kafka (started by the fixtures from the cached jars) and a real Tryton.
-integration: $(STAMP)
+integration: $(STAMP) browser
 	$(BIN)/woosync fetch-kafka
 	$(BIN)/pytest -q -p no:cacheprovider tests/integration
+
+# Debian's headless Chromium and its driver, for the dashboard's browser test (root, or
+# sudo; Debian's package lists are read first on a machine that has none).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install \
+	    -y -qq --no-install-recommends chromium chromium-driver fonts-dejavu-core >/dev/null; }
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "woosync needs Python 3.11+, found " + sys.version'

@@ -357,6 +357,9 @@ async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
     settings = runtime.settings
     before = SkuState.from_json(sku, table.get(sku.encode()))
     items = _remembered(runtime, holds, sku, items)
+    for item in items:
+        if item.name == "HoldSet":  # the order's own hold: its provisional one ends
+            runtime.provisional.settle(sku, item.body["order_id"])
     arrivals: list[Arrival] = []
     state, changed = apply_events(before, [(i.name, i.body) for i in items],
                                   lambda key: Hold.from_json(holds.get(hold_row(sku, key))),

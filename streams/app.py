@@ -40,12 +40,12 @@ def every_agent() -> dict[str, AgentSpec]:
         woo_normalize,
         woo_sweep,
     )
-    from streams import dashboard_web, inventory_web, order_web, risk_web
+    from streams import checkout_web, dashboard_web, inventory_web, order_web, risk_web
 
     specs = [trace.AGENT, erp_commands.AGENT, erp_feed.AGENT, woo_normalize.AGENT,
              woo_sweep.AGENT, store_sink.AGENT, stock_owners.AGENT, holds.AGENT,
              availability.AGENT, orders.AGENT, inventory_web.AGENT, order_web.AGENT,
-             risk.AGENT, risk_web.AGENT, dashboard_web.AGENT]
+             risk.AGENT, risk_web.AGENT, dashboard_web.AGENT, checkout_web.AGENT]
     return {spec.name: spec for spec in specs}
 
 

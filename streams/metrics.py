@@ -84,3 +84,10 @@ class Metrics:
         self.table_rows = Gauge(
             "woosync_table_rows", "Rows of each table on this worker's partitions (counted"
             " every minute)", ["table"], registry=self.registry)
+        self.checkout_checks = Counter(
+            "woosync_checkout_checks", "Reservation checks at checkout, by answer (fits,"
+            " refused)", ["answer"], registry=self.registry)
+        self.checkout_latency = Histogram(
+            "woosync_checkout_check_seconds", "Time to answer a reservation check, on the"
+            " worker asked", buckets=(0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                      0.5, 1, float("inf")), registry=self.registry)

@@ -21,6 +21,7 @@ def _answers(*codes: int) -> dict[str, Any]:
     text = {200: "ok", 202: "accepted", 400: "malformed request", 401: "no or wrong token",
             403: "operations endpoints off (no admin token configured)",
             404: "not found", 405: "method not allowed", 413: "body too large",
+            409: "not this worker's to answer (partitions moved)",
             422: "edit refused by the schema",
             503: "not ready, or the broker did not take it"}
     return {str(code): {"description": text[code], "content": _JSON} for code in codes}
@@ -60,6 +61,24 @@ def document(settings: Settings) -> dict[str, Any]:
                 "summary": "a SKU's holds and ATP (routed to the SKU's owner)",
                 "parameters": [_param("sku", pattern=SKU_PATTERN)],
                 "responses": _answers(200, 400, 404, 503)}},
+            "/reservations/check": {"post": {
+                "summary": "does a cart fit ATP now; optionally a provisional hold (signed)",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["store", "lines"],
+                               "properties": {
+                                   "store": {"type": "string", "pattern": STORE_PATTERN},
+                                   "lines": {"type": "array", "minItems": 1,
+                                             "items": {"type": "object",
+                                                       "required": ["sku", "quantity"]}},
+                                   "order_id": {"type": "string"},
+                                   "hold": {"type": "boolean"},
+                                   "hold_seconds": {"type": "number"}}}}}},
+                "responses": _answers(200, 400, 401, 404, 503)}},
+            "/reservations/check/local": {"post": {
+                "summary": "(between workers) the owner's answer for its own SKUs, signed",
+                "requestBody": {"content": {"application/json": {
+                    "schema": {"type": "object"}}}},
+                "responses": _answers(200, 400, 401, 409)}},
             "/availability": {"get": {
                 "summary": "every SKU's last published availability, paged",
                 "parameters": [_param("page", "query", kind="integer"),

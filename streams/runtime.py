@@ -30,6 +30,7 @@ from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.topics import Topics, TopicSpec
 from streams.woo.client import StoreClients
+from tables.checkout import ProvisionalHolds
 from tables.registry import TableSpec
 
 log = logging.getLogger("woosync")
@@ -96,6 +97,9 @@ class Runtime:
     touched: dict[str, set[str]] = field(default_factory=dict)
 
     _views: dict[str, Any] = field(default_factory=dict)
+    # The provisional holds checkouts took on the SKUs this worker owns (tables.checkout):
+    # the check's page takes them, the availability agent settles them.
+    provisional: ProvisionalHolds = field(default_factory=ProvisionalHolds)
 
     def view(self, spec: TopicSpec) -> Any:
         """The live view of a compacted topic (streams.topic_view.TopicView, each

@@ -137,6 +137,10 @@ class Settings(BaseSettings):
     risk_minutes: dict[str, float] = Field(default_factory=lambda: {
         "critical": 5.0, "high": 15.0, "medium": 60.0})
     risk_interval_seconds: float = Field(default=2.0, gt=0)
+    # A provisional hold taken by a reservation check at checkout lasts this long unless
+    # the order's own hold settles it first; a check may ask for up to the maximum.
+    checkout_hold_seconds: float = Field(default=120.0, gt=0)
+    checkout_hold_max_seconds: float = Field(default=900.0, gt=0)
     # How long the producer waits to fill a request: changelog rows and outputs of one
     # batch then travel in a few produce requests instead of one each (Faust's default
     # is 0).

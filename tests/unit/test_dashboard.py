@@ -69,7 +69,8 @@ def test_business_counts_what_waits_for_an_erp_document() -> None:
     lines = [{"differences": [diff("sale", "0", 3)]},
              {"differences": [diff("sale", "0", 10), diff("refund", "0", 1)]},
              {"differences": [diff("sale-total", "9.5", 2), diff("refund", "4", 5)]}]
-    windows = [{"kind": "status", "closed_at": None}, {"kind": "status", "closed_at": NOW},
+    windows: list[dict[str, Any]] = [{"kind": "status", "closed_at": None},
+               {"kind": "status", "closed_at": NOW},
                {"kind": "sale", "closed_at": None}]
     out = dashboard.business(lines, windows, NOW)
     assert out["orders_not_in_erp"] == {"count": 2, "oldest_seconds": 600.0}
