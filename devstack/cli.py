@@ -1,6 +1,6 @@
 """The ``woosync`` command: the worker's own verbs (streams.cli) and the local tooling's:
 ``broker``, ``fetch-kafka``, ``erp``, ``emulator``, ``demo``, ``bench``, ``bench-erp``,
-``bench-orders``.
+``bench-orders``, ``bench-oversell``.
 """
 
 from __future__ import annotations
@@ -52,6 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     bench_orders.add_argument("--orders", type=int, default=40)
     bench_orders.add_argument("--rate", type=float, default=1.0, help="orders per second")
 
+    oversell = sub.add_parser("bench-oversell", help="units oversold on one flash-sale trace:"
+                              " woosync with the checkout check, without it, a 60 s poll")
+    oversell.add_argument("--seconds", type=float, default=90.0, help="trace length")
+    oversell.add_argument("--rate", type=float, default=8.0, help="checkouts per second")
+    oversell.add_argument("--seed", type=int, default=3)
+
     emulator = sub.add_parser("emulator", help="run the WooCommerce emulator (seeded store)")
     emulator.add_argument("--port", type=int, default=8090)
 
@@ -75,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers.update({"broker": _broker, "fetch-kafka": _fetch_kafka, "demo": _demo,
                      "simulate-day": _simulate_day,
                      "erp": _erp, "bench-erp": _bench_erp, "bench-orders": _bench_orders,
+                     "bench-oversell": _bench_oversell,
                      "emulator": _emulator, "bench": _bench})
     return run(parser, handlers, argv)
 def _simulate_day(args: argparse.Namespace) -> int:
@@ -181,6 +188,13 @@ def _bench_orders(args: argparse.Namespace) -> int:
     from benchmarks.order_bench import run
 
     run(orders=args.orders, rate=args.rate)
+    return 0
+
+
+def _bench_oversell(args: argparse.Namespace) -> int:
+    from benchmarks.oversell_bench import run
+
+    run(seconds=args.seconds, rate=args.rate, seed=args.seed)
     return 0
 
 

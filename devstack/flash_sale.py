@@ -63,6 +63,22 @@ async def stock_counts(erp: TrytonClient, skus: list[str], seconds: float, every
     """A stock count in a random warehouse every ``every`` seconds (ERP inventories),
     finding between ``counted`` units; 70 % of them on the first 8 SKUs, where the
     shoppers' demand is."""
+    storage, products = await counting_places(erp, skus)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        await asyncio.sleep(every)
+        ordered = sorted(skus)
+        sku = rng.choice(ordered[:8]) if rng.random() < 0.7 else rng.choice(ordered)
+        await count(erp, storage[rng.choice(["WH", "WH2"])], products[sku],
+                    rng.randint(*counted))
+        stats.counts += 1
+
+
+async def counting_places(erp: TrytonClient, skus: list[str]
+                          ) -> tuple[dict[str, int], dict[str, int]]:
+    """Each warehouse's storage location (where inventories count) and each SKU's ERP
+    product id."""
     storage = {}
     for code in ("WH", "WH2"):
         wid = (await erp.model("stock.location", "search", [("code", "=", code)], 0, 1,
@@ -71,18 +87,15 @@ async def stock_counts(erp: TrytonClient, skus: list[str], seconds: float, every
                                          ["storage_location"]))[0]["storage_location"]
     products = {p["code"]: p["id"] for p in await erp.model(
         "product.product", "search_read", [("code", "in", skus)], 0, None, None, ["code"])}
-    loop = asyncio.get_running_loop()
-    end = loop.time() + seconds
-    while loop.time() < end:
-        await asyncio.sleep(every)
-        ordered = sorted(skus)
-        sku = rng.choice(ordered[:8]) if rng.random() < 0.7 else rng.choice(ordered)
-        inventory, = await erp.model("stock.inventory", "create", [{
-            "location": storage[rng.choice(["WH", "WH2"])],
-            "lines": [["create", [{"product": products[sku],
-                                   "quantity": float(rng.randint(*counted))}]]]}])
-        await erp.model("stock.inventory", "confirm", [inventory])
-        stats.counts += 1
+    return storage, products
+
+
+async def count(erp: TrytonClient, storage: int, product: int, quantity: int) -> None:
+    """An inventory in the ERP: the product counted at ``quantity`` in that storage."""
+    inventory, = await erp.model("stock.inventory", "create", [{
+        "location": storage,
+        "lines": [["create", [{"product": product, "quantity": float(quantity)}]]]}])
+    await erp.model("stock.inventory", "confirm", [inventory])
 
 
 async def warehouse(erp: TrytonClient, seconds: float, every: float, share: int,

@@ -19,6 +19,23 @@ class Faults:
 
 
 @dataclass
+class ReservationCheck:
+    """Not WooCommerce itself: what a store plugin hooked on checkout would do with
+    woosync's reservation check (``POST /reservations/check``, signed with the store's
+    webhook secret). Each checkout asks with the new order's lines and a provisional
+    hold; a line that does not fit refuses the checkout as WooCommerce refuses one
+    without stock (the pending order is cancelled, nothing was reduced). When woosync
+    does not answer within the timeout the checkout goes ahead: a plugin must not stop
+    a shop from selling when its integration is down."""
+
+    url: str
+    store: str
+    secret: str
+    hold: bool = True
+    timeout_seconds: float = 0.5
+
+
+@dataclass
 class EmulatorConfig:
     site_url: str = "https://shop.example/"
     # WooCommerce only accepts Basic auth over HTTPS; over plain HTTP it wants OAuth 1.0a.
@@ -44,4 +61,5 @@ class EmulatorConfig:
     per_page_max: int = 100
     seed: int = 7
     faults: Faults = field(default_factory=Faults)
+    reservation_check: ReservationCheck | None = None
     wc_version: str = "9.9.0"

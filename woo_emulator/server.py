@@ -7,6 +7,7 @@ simulator, fault settings and inspection by tests and the demo."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import unquote
 
+import aiohttp
 from aiohttp import web
 
 from woo_emulator import auth, phpjson, rest
@@ -49,6 +51,11 @@ class Emulator:
         self._nonces: dict[str, float] = {}
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status)
         self.batch_sizes: list[int] = []
+        # The reservation check a store plugin would make at checkout (config).
+        self._checks: aiohttp.ClientSession | None = None
+        self.reservation_checks = self.reservation_checks_failed = 0
+        self.reservation_refusals = 0
+        self.check_latencies: list[float] = []  # seconds, each answered check
 
     # -- payloads ---------------------------------------------------------------------
 
@@ -97,6 +104,7 @@ class Emulator:
         r.add_post("/__emulator/faults", self.set_faults)
         r.add_get("/__emulator/state", self.state)
         app.on_shutdown.append(lambda _app: self.webhooks.close())
+        app.on_shutdown.append(lambda _app: self._close_checks())
         return app
 
     @web.middleware
@@ -480,9 +488,51 @@ class Emulator:
         body = await request.json()
         items = [(int(i["product_id"]), int(i["quantity"])) for i in body["items"]]
         order = self.store.checkout(items, body.get("billing", {}))
+        refusal = await self._reservation_refusal(order)
+        if refusal is not None:
+            self.store.set_status(order, "cancelled")
+            raise StoreError("woocommerce_product_not_enough_stock", refusal, 403)
         if body.get("pay", True):
             self.store.pay(order)
         return reply(self._order_out(order), 201)
+
+    async def _close_checks(self) -> None:
+        if self._checks is not None:
+            await self._checks.close()
+
+    async def _reservation_refusal(self, order: Order) -> str | None:
+        """Ask woosync's reservation check, as a store plugin would (config
+        ``reservation_check``): why the checkout is refused, or None to go ahead."""
+        check = self.config.reservation_check
+        if check is None:
+            return None
+        raw = json.dumps({"store": check.store, "order_id": str(order.id),
+                          "hold": check.hold,
+                          "lines": [{"sku": line.sku, "quantity": line.quantity}
+                                    for line in order.lines if line.sku]}).encode()
+        if self._checks is None:
+            self._checks = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=check.timeout_seconds))
+        self.reservation_checks += 1
+        began = time.perf_counter()
+        try:
+            async with self._checks.post(check.url, data=raw, headers={
+                    "Content-Type": "application/json",
+                    "X-WooSync-Signature": auth.webhook_signature(raw, check.secret)},
+                    ) as response:
+                if response.status != 200:
+                    return None
+                answer = await response.json()
+        except (TimeoutError, aiohttp.ClientError):
+            self.reservation_checks_failed += 1
+            return None
+        self.check_latencies.append(time.perf_counter() - began)
+        short = [line["sku"] for line in answer["lines"] if not line["fits"]]
+        if not short:
+            return None
+        self.reservation_refusals += 1
+        return f"Not enough units of {', '.join(short)} are available in stock to fulfil" \
+               " this order."
 
     async def set_faults(self, request: web.Request) -> web.Response:
         self.config.faults = Faults(**(await request.json()))
