@@ -44,8 +44,8 @@ def every_agent() -> dict[str, AgentSpec]:
 
     specs = [trace.AGENT, erp_commands.AGENT, erp_feed.AGENT, woo_normalize.AGENT,
              woo_sweep.AGENT, store_sink.AGENT, stock_owners.AGENT, holds.AGENT,
-             availability.AGENT, orders.AGENT, inventory_web.AGENT, order_web.AGENT,
-             risk.AGENT, risk_web.AGENT, dashboard_web.AGENT, checkout_web.AGENT]
+             availability.AGENT, orders.AGENT, checkout_web.AGENT, inventory_web.AGENT,
+             order_web.AGENT, risk.AGENT, risk_web.AGENT, dashboard_web.AGENT]
     return {spec.name: spec for spec in specs}
 
 

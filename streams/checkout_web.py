@@ -33,6 +33,8 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from faust.web import View
+
 from streams import topics
 from streams.envelope import utcnow
 from streams.inventory_config import channels, partition_of, policy
@@ -163,7 +165,6 @@ def register(runtime: Runtime) -> None:
         secret = settings.stores[store].webhook_secret.get_secret_value()
         return bool(secret) and verify(raw, secret, request.headers.get(SIGNATURE))
 
-    @app.page("/reservations/check/local")
     async def check_local(web: Any, request: Any) -> Any:
         raw = await request.read()
         try:
@@ -179,7 +180,6 @@ def register(runtime: Runtime) -> None:
             return web.json({"error": "not this worker's SKU"}, status=409)
         return web.json({"lines": [a.to_json() for a in answers]})
 
-    @app.page("/reservations/check")
     async def check(web: Any, request: Any) -> Any:
         started = time.perf_counter()
         raw = await request.read()
@@ -223,6 +223,20 @@ def register(runtime: Runtime) -> None:
                 seconds=asked["hold_seconds"])).isoformat()}
         return web.json({"store": asked["store"], "fits": fits,
                          "lines": [a.to_json() for a in answers], "hold": hold})
+
+    # Registered before inventory_web's /reservations/{sku}, which "check" would match.
+    @app.page("/reservations/check/local")
+    class Local(View):
+        async def post(self, request: Any) -> Any:
+            return await check_local(self, request)
+
+    @app.page("/reservations/check")
+    class Check(View):
+        async def get(self, request: Any) -> Any:
+            return self.json({"error": "the check is a POST with a JSON body"}, status=405)
+
+        async def post(self, request: Any) -> Any:
+            return await check(self, request)
 
 
 def _owner(runtime: Runtime, sku: str) -> Any:

@@ -61,7 +61,8 @@ def document(settings: Settings) -> dict[str, Any]:
                 "summary": "a SKU's holds and ATP (routed to the SKU's owner)",
                 "parameters": [_param("sku", pattern=SKU_PATTERN)],
                 "responses": _answers(200, 400, 404, 503)}},
-            "/reservations/check": {"post": {
+            "/reservations/check": {"get": {"summary": "(the check is a POST)",
+                                            "responses": _answers(405)}, "post": {
                 "summary": "does a cart fit ATP now; optionally a provisional hold (signed)",
                 "requestBody": {"required": True, "content": {"application/json": {
                     "schema": {"type": "object", "required": ["store", "lines"],

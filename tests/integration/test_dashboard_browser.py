@@ -46,9 +46,12 @@ def _browser() -> Any:
 
 def _hot(browser: Any) -> list[tuple[str, str, str]]:
     """The promotion table as shown: each row's SKU, level and the rest of its text."""
-    rows = browser.find_elements("css selector", "#hot tbody tr")
-    return [(r.get_attribute("data-sku"), r.get_attribute("data-level"), r.text)
-            for r in rows]
+    # Read in one script: the page redraws the table every poll, so elements found one
+    # call earlier may be gone.
+    rows = browser.execute_script(
+        "return [...document.querySelectorAll('#hot tbody tr')]"
+        ".map(r => [r.dataset.sku, r.dataset.level, r.innerText]);")
+    return [(sku, level, text) for sku, level, text in rows]
 
 
 async def _until(check: Any, seconds: float, what: str) -> Any:
