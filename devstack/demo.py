@@ -75,11 +75,14 @@ def run_demo(seconds: float = 0) -> int:
         for n, topic in enumerate(("order.created", "order.updated", "product.updated")):
             store.emulator.webhooks.hooks[n + 1] = Webhook(n + 1, topic, topic, ingress, SECRET)
         print(f"""
-woosync demo is running (logs in {workdir})
+woosync demo is running: watch it at http://127.0.0.1:{web_port}/dashboard
+(logs in {workdir})
   Kafka            {kafka.bootstrap}
   Tryton (ERP)     {erp.url}   database {seed_data.DATABASE}, admin / {ADMIN_PASSWORD}
   WooCommerce      {store.api}   (emulator; keys ck_demo / cs_demo)
   worker           http://127.0.0.1:{web_port}
+    dashboard      http://127.0.0.1:{web_port}/dashboard  (promotion and operations)
+    risk           http://127.0.0.1:{web_port}/risk
     reservations   http://127.0.0.1:{web_port}/reservations/HOT-01
     availability   http://127.0.0.1:{web_port}/availability
     metrics        http://127.0.0.1:{web_port}/metrics
