@@ -3,7 +3,9 @@ the worker leading the group (once per cluster): for each store, every order and
 product (variations included) modified since its cursor minus an overlap, read with
 ``modified_after`` and ``dates_are_gmt=true``, page by page, is published to
 ``woo.raw`` as a poll snapshot, the same shape as a webhook delivery; the normalizer's
-versions make a snapshot already seen change nothing. Cursors (the newest
+versions make a snapshot already seen change nothing. Each run reads the whole overlap
+window again, so the leader remembers what it published there and skips a resource the
+store has not changed since (same modification time and body). Cursors (the newest
 ``date_modified_gmt`` seen, the store's own clock) live on ``feed.cursors``.
 
 One bad thing stops only itself: an item that cannot be published (no id) is counted
@@ -22,6 +24,7 @@ when they are active again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from datetime import datetime, timedelta
@@ -49,19 +52,49 @@ def register(runtime: Runtime) -> None:
     # The stores' webhook windows: kept by the leader in memory (a new leader judges
     # afresh: a window still open is opened again, with a new id, after the SLA).
     windows: dict[bytes, Any] = {}
+    published = Published()
 
     @runtime.timer(settings.woo_sweep_interval, "sweep_stores", on_leader=True)
     async def sweep_stores() -> None:
-        await sweep(runtime, await cursors.current(), overlap, windows)
+        await sweep(runtime, await cursors.current(), overlap, windows, published)
+
+
+class Published:
+    """What this leader's sweep last published of each resource (its modification time
+    and a digest of the body), for the resources inside the overlap window: each run
+    reads the whole window again, and a resource the store has not changed since is not
+    published again. Memory of the leader only: a new leader publishes its first window
+    once (the normalizer drops what it already saw)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, str]] = {}
+
+    @staticmethod
+    def entry(moment: str | None, body: bytes) -> tuple[str, str]:
+        return moment or "", hashlib.sha256(body).hexdigest()
+
+    def unchanged(self, key: str, entry: tuple[str, str]) -> bool:
+        return self.seen.get(key) == entry
+
+    def remember(self, key: str, entry: tuple[str, str]) -> None:
+        """After it was handed to the producer (a send that raises is read again next
+        run, as its cursor does not move)."""
+        self.seen[key] = entry
+
+    def forget_before(self, horizon: str) -> None:
+        """Drop what changed before ``horizon``: no run reads it again."""
+        self.seen = {k: v for k, v in self.seen.items() if v[0] >= horizon}
 
 
 async def sweep(runtime: Runtime, current: dict[str, str], overlap: timedelta,
-                windows: dict[bytes, Any] | None = None) -> None:
+                windows: dict[bytes, Any] | None = None,
+                published: Published | None = None) -> None:
     """One run over every store and kind from the cursors in ``current`` (moved on in
     place as each store's cursor is published); the stores' webhook windows in
-    ``windows``."""
+    ``windows``; what earlier runs published in ``published`` (skipped when unchanged)."""
     stores = runtime.stores
     assert stores is not None
+    published = published if published is not None else Published()
     for store in runtime.settings.stores:
         await _check_webhooks(runtime, store, {} if windows is None else windows)
         for kind in ("orders", "products"):
@@ -72,7 +105,7 @@ async def sweep(runtime: Runtime, current: dict[str, str], overlap: timedelta,
                 async for resource, item in changed(stores[store], kind, newest, overlap):
                     newest = max(newest or "", modified(item) or "") or None
                     try:
-                        await _publish(runtime, store, resource, item)
+                        await _publish(runtime, store, resource, item, published)
                     except (KeyError, TypeError, ValueError) as exc:
                         runtime.metrics.feed_polls.labels(name, "bad_item").inc()
                         log.warning("sweep of %s: item skipped: %s", name, reason(exc))
@@ -85,6 +118,9 @@ async def sweep(runtime: Runtime, current: dict[str, str], overlap: timedelta,
                 log.warning("sweep of %s failed: %s", name, reason(exc))
                 continue
             runtime.metrics.feed_polls.labels(name, "ok").inc()
+            if newest:
+                published.forget_before(
+                    (datetime.fromisoformat(newest) - 2 * overlap).isoformat())
             if newest and newest != current.get(key):
                 current[key] = newest
                 cause = Cause.observed(name, newest,
@@ -122,10 +158,15 @@ async def _check_webhooks(runtime: Runtime, store: str, windows: dict[bytes, Any
     runtime.metrics.divergence_open.labels("webhooks").set(opened)
 
 
-async def _publish(runtime: Runtime, store: str, resource: str, item: dict[str, Any]) -> None:
+async def _publish(runtime: Runtime, store: str, resource: str, item: dict[str, Any],
+                   published: Published) -> None:
     body = json.dumps(item, separators=(",", ":")).encode()
-    now = utcnow()
     key = ids.raw_key(store, resource, item["id"])
+    entry = published.entry(modified(item), body)
+    if published.unchanged(key, entry):
+        runtime.metrics.feed_polls.labels(f"{FEED}:{store}", "unchanged").inc()
+        return
+    now = utcnow()
     cause = Cause.observed("poll", key, item.get("date_modified_gmt"), occurred_at=now,
                            source=f"woocommerce:{store}",
                            source_version=str(item.get("date_modified_gmt")),
@@ -134,6 +175,7 @@ async def _publish(runtime: Runtime, store: str, resource: str, item: dict[str, 
         "store": store, "via": "poll", "topic": None, "resource": resource,
         "resource_id": str(item["id"]), "webhook_id": None, "delivery_id": None,
         "headers": {}, "body": body, "received_at": now}, cause)
+    published.remember(key, entry)
 
 
 AGENT = AgentSpec("woo_sweep", register)

@@ -2,7 +2,8 @@
 one run (the machine is shared and noisy: compare the ratios of one run).
 
 1. raw consumer: kafka-python reading the whole workload topic (the ceiling);
-2. trivial Faust agent: one table increment per event (the framework floor);
+2. Faust floors (benchmarks.trivial_app): an agent that only iterates, one that only
+   sends each event on, and a trivial table agent (one table increment per event);
 3. woosync: the real worker's compute_availability on ``inventory.holds`` +
    ``erp.stock`` (hold rules, ATP, availability, SetAvailability commands);
 4. latency at paced rates: event produced -> SetAvailability emitted, p50/p95/p99 (the
@@ -121,13 +122,17 @@ def _rss_mb(process: ManagedProcess) -> float:
     return 0.0
 
 
-def trivial_rate(settings: Settings, workdir: Path, topic: str, count: int) -> dict[str, float]:
-    out = workdir / "trivial.json"
+def trivial_rate(settings: Settings, workdir: Path, topic: str, count: int,
+                 mode: str = "table") -> dict[str, float]:
+    """A trivial Faust agent's rate (benchmarks.trivial_app: iterate, send or table)."""
+    out = workdir / f"trivial-{mode}.json"
     env = {"WOOSYNC_BROKER": settings.broker, "WOOSYNC_WEB_PORT": str(free_port()),
-           "WOOSYNC_DATA_DIR": str(workdir / "trivial"), "WOOSYNC_PARTITIONS":
+           "WOOSYNC_DATA_DIR": str(workdir / f"trivial-{mode}"), "WOOSYNC_PARTITIONS":
            str(settings.partitions), "BENCH_TOPIC": topic, "BENCH_EXPECTED": str(count),
-           "BENCH_OUT": str(out), "WOOSYNC_APP_ID": f"bench{uuid.uuid4().hex[:6]}"}
-    worker = worker_process(workdir / "trivial.log", env, module="benchmarks.trivial_app")
+           "BENCH_OUT": str(out), "WOOSYNC_APP_ID": f"bench{uuid.uuid4().hex[:6]}",
+           "BENCH_MODE": mode, "BENCH_SINK": "bench.sink"}
+    worker = worker_process(workdir / f"trivial-{mode}.log", env,
+                            module="benchmarks.trivial_app")
     worker.start("[^Worker]: Ready", timeout=120)
     try:
         deadline = time.monotonic() + 600
@@ -225,10 +230,13 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
         produced = produce_workload(settings, count)
         # The same records, copied to a topic of their own for the floor and the ceiling.
         admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
-        admin.create_topics([NewTopic("bench.trivial", settings.partitions, 1)])
+        admin.create_topics([NewTopic("bench.trivial", settings.partitions, 1),
+                             NewTopic("bench.sink", settings.partitions, 1)])
         admin.close()
         _copy(settings, [t.INVENTORY_HOLDS.name, t.ERP_STOCK.name], "bench.trivial")
         total = _count(settings, "bench.trivial")
+        iterate = trivial_rate(settings, workdir, "bench.trivial", total, "iterate")
+        send = trivial_rate(settings, workdir, "bench.trivial", total, "send")
         trivial = trivial_rate(settings, workdir, "bench.trivial", total)
         woosync = woosync_rate(settings, workdir, total)
         result: dict[str, Any] = {
@@ -237,9 +245,12 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
             "produce_s": round(produced, 2),
             "raw_consumer": {"events_per_s": round(raw_consumer_rate(settings,
                                                                      "bench.trivial", total))},
+            "faust_iterate_only": iterate, "faust_send_only": send,
             "trivial_faust": trivial, "woosync": woosync,
             "ratio_woosync_to_trivial": round(woosync["events_per_s"]
                                               / trivial["events_per_s"], 2),
+            "ratio_woosync_to_iterate_only": round(woosync["events_per_s"]
+                                                   / iterate["events_per_s"], 2),
         }
         result["latency"] = paced
         result["settings"] = {"inventory_batch_max": settings.inventory_batch_max,

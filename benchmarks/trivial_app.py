@@ -1,7 +1,14 @@
-"""The framework floor for ``woosync bench``: a Faust worker with one trivial agent that
-counts events per key in a table (RocksDB store, as woosync's tables), and records in a
-file when it has seen the expected number. Run as ``python -m benchmarks.trivial_app``
-with BENCH_TOPIC, BENCH_EXPECTED and BENCH_OUT in the environment."""
+"""The framework floors for ``woosync bench``: a Faust worker with one trivial agent,
+which records in a file when it has seen the expected number of events. BENCH_MODE says
+what the agent does with each event:
+
+- ``iterate``: nothing (Faust's own per-event cost: fetch, stream, acknowledgement);
+- ``send``: sends it on to BENCH_SINK (iterate plus the producer's cost);
+- ``table``: counts it per key in a table (RocksDB store, as woosync's tables: iterate
+  plus a table read and write and its changelog record).
+
+Run as ``python -m benchmarks.trivial_app`` with BENCH_TOPIC, BENCH_EXPECTED, BENCH_OUT
+(and BENCH_MODE, BENCH_SINK) in the environment."""
 
 from __future__ import annotations
 
@@ -28,7 +35,10 @@ def build() -> faust.App:
                     # The same producer tuning as woosync's workers, for a fair floor.
                     producer_linger=settings.producer_linger_seconds)
     topic = app.topic(os.environ["BENCH_TOPIC"], key_serializer="raw", value_serializer="raw")
+    mode = os.environ.get("BENCH_MODE", "table")
     counts = app.Table("bench_counts", default=int, partitions=settings.partitions)
+    sink = app.topic(os.environ.get("BENCH_SINK", "bench.sink"), key_serializer="raw",
+                     value_serializer="raw")
     expected = int(os.environ["BENCH_EXPECTED"])
     state: dict[str, Any] = {"seen": 0, "first": None}
 
@@ -37,7 +47,10 @@ def build() -> faust.App:
         async for event in stream.events():
             if state["first"] is None:
                 state["first"] = time.time()
-            counts[event.key] += 1
+            if mode == "table":
+                counts[event.key] += 1
+            elif mode == "send":
+                await sink.send(key=event.key, value=event.value)
             state["seen"] += 1
             if state["seen"] == expected:
                 result = {"first": state["first"], "last": time.time(), "seen": state["seen"]}

@@ -38,7 +38,7 @@ from faust.web import View
 from streams import topics
 from streams.envelope import utcnow
 from streams.inventory_config import channels, partition_of, policy
-from streams.openapi import SKU_PATTERN
+from streams.openapi import CHECK_MAX_LINES, ORDER_NUMBER_PATTERN, SKU_PATTERN
 from streams.runtime import AgentSpec, Runtime
 from streams.web import settling
 from streams.woo.signature import sign, verify
@@ -47,8 +47,9 @@ from tables.inventory import SkuState
 from tables.registry import INVENTORY
 
 SKU = re.compile(SKU_PATTERN)
+ORDER = re.compile(ORDER_NUMBER_PATTERN)
 SIGNATURE = "X-WooSync-Signature"
-MAX_LINES = 100
+MAX_LINES = CHECK_MAX_LINES
 
 
 class BadCheck(ValueError):
@@ -69,7 +70,7 @@ def parse(runtime: Runtime, raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict) or not isinstance(body.get("lines"), list):
         raise BadCheck(400, "expected an object with store and lines")
     store = body.get("store")
-    if store not in runtime.settings.stores:
+    if not isinstance(store, str) or store not in runtime.settings.stores:
         raise BadCheck(404, f"unknown store {store!r}")
     if not 1 <= len(body["lines"]) <= MAX_LINES:
         raise BadCheck(400, f"lines: 1 to {MAX_LINES} of them")
@@ -87,11 +88,11 @@ def parse(runtime: Runtime, raw: bytes) -> dict[str, Any]:
         code = runtime.settings.stores[store].erp_code(sku)
         wanted[code] = wanted.get(code, Decimal(0)) + quantity
     order_id = body.get("order_id")
-    if order_id is not None and not re.fullmatch(r"[0-9]{1,20}", str(order_id)):
+    if order_id is not None and not ORDER.match(str(order_id)):
         raise BadCheck(400, "order_id: the store's numeric order id")
     settings = runtime.settings
     seconds = body.get("hold_seconds", settings.checkout_hold_seconds)
-    if not isinstance(seconds, int | float) or not 0 < seconds <= (
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= (
             settings.checkout_hold_max_seconds):
         raise BadCheck(400, f"hold_seconds: above 0, at most"
                             f" {settings.checkout_hold_max_seconds:g}")
@@ -125,8 +126,8 @@ def register(runtime: Runtime) -> None:
     def local(request: dict[str, Any]) -> list[LineAnswer] | None:
         """This worker's answer for its own SKUs (None when one is not owned here)."""
         now = utcnow()
-        key, store = request["key"], request["store"]
-        if request["release"]:
+        key, store = str(request.get("key") or ""), request["store"]
+        if request.get("release"):
             for sku in request["lines"]:
                 provisional.settle(sku, key)
             return []
@@ -139,8 +140,9 @@ def register(runtime: Runtime) -> None:
             answers.append(answer(state, channel, policy(settings, sku),
                                   provisional.units(sku, now, excluding=key),
                                   Decimal(quantity)))
-        if request["hold"] and all(a.fits for a in answers):
-            expires = now + timedelta(seconds=request["hold_seconds"])
+        if request.get("hold") and key and all(a.fits for a in answers):
+            expires = now + timedelta(seconds=float(request.get(
+                "hold_seconds", settings.checkout_hold_seconds)))
             for a in answers:
                 provisional.hold(a.sku, key, Provisional(store, a.quantity, expires))
         return answers
@@ -169,12 +171,19 @@ def register(runtime: Runtime) -> None:
         raw = await request.read()
         try:
             body = json.loads(raw)
-            asked = {**body, "lines": dict(body["lines"])}
-        except (ValueError, KeyError, TypeError):
-            return web.json({"error": "malformed"}, status=400)
-        if asked.get("store") not in settings.stores or not signed(request, raw,
-                                                                    asked["store"]):
+            store = body.get("store") if isinstance(body, dict) else None
+        except ValueError:
+            store = None
+        # Only another worker calls this, signing as the store: whatever is not signed
+        # is refused before it is read further.
+        if not isinstance(store, str) or store not in settings.stores or not signed(
+                request, raw, store):
             return web.json({"error": "invalid or missing signature"}, status=401)
+        try:
+            asked = {**body, "lines": {str(k): str(Decimal(str(v)))
+                                       for k, v in dict(body["lines"]).items()}}
+        except (ValueError, KeyError, TypeError, InvalidOperation):
+            return web.json({"error": "malformed"}, status=400)
         answers = local(asked)
         if answers is None:
             return web.json({"error": "not this worker's SKU"}, status=409)

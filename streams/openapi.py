@@ -15,6 +15,9 @@ SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,63}$"
 STORE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ORDER_NUMBER_PATTERN = r"^[0-9]{1,18}$"
 LETTER_PATTERN = r"^dlq:[0-9]{1,9}:[0-9]{1,19}$"
+_LEVEL = "(critical|high|medium|low|none)"
+LEVELS_PATTERN = rf"^{_LEVEL}(,{_LEVEL})*$"
+CHECK_MAX_LINES = 100
 
 
 def _answers(*codes: int) -> dict[str, Any]:
@@ -69,11 +72,22 @@ def document(settings: Settings) -> dict[str, Any]:
                                "properties": {
                                    "store": {"type": "string", "pattern": STORE_PATTERN},
                                    "lines": {"type": "array", "minItems": 1,
-                                             "items": {"type": "object",
-                                                       "required": ["sku", "quantity"]}},
-                                   "order_id": {"type": "string"},
+                                             "maxItems": CHECK_MAX_LINES, "items": {
+                                                 "type": "object",
+                                                 "required": ["sku", "quantity"],
+                                                 "properties": {
+                                                     "sku": {"type": "string",
+                                                             "pattern": SKU_PATTERN},
+                                                     "quantity": {
+                                                         "type": "integer", "minimum": 1,
+                                                         "maximum": 1_000_000}}}},
+                                   "order_id": {"type": "string",
+                                                "pattern": ORDER_NUMBER_PATTERN},
                                    "hold": {"type": "boolean"},
-                                   "hold_seconds": {"type": "number"}}}}}},
+                                   "hold_seconds": {
+                                       "type": "number", "exclusiveMinimum": True,
+                                       "minimum": 0,
+                                       "maximum": settings.checkout_hold_max_seconds}}}}}},
                 "responses": _answers(200, 400, 401, 404, 503)}},
             "/reservations/check/local": {"post": {
                 "summary": "(between workers) the owner's answer for its own SKUs, signed",
@@ -88,8 +102,9 @@ def document(settings: Settings) -> dict[str, Any]:
             "/risk": {"get": {
                 "summary": "SKUs by oversell risk, most at risk first, paged",
                 "parameters": [{**_param("level", "query"), "schema": {
-                                   "type": "string", "description": "comma separated:"
-                                   " critical, high, medium, low, none"}},
+                                   "type": "string", "pattern": LEVELS_PATTERN,
+                                   "description": "comma separated: critical, high,"
+                                   " medium, low, none"}},
                                _param("page", "query", kind="integer"),
                                _param("per_page", "query", kind="integer")],
                 "responses": _answers(200, 400)}},

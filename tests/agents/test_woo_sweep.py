@@ -1,5 +1,6 @@
 """The store sweep: one bad item or one failing store stops only itself; a webhook the
-store disabled is counted and reported."""
+store disabled is counted and reported; a resource unchanged since the last run is not
+published again."""
 
 from __future__ import annotations
 
@@ -78,3 +79,24 @@ async def test_a_store_whose_webhooks_stay_disabled_opens_a_window_until_re_enab
     assert [m.short_name for _, m in h.out("divergence.windows")] == [
         "DivergenceOpened", "DivergenceClosed"]
     assert windows == {}
+
+
+async def test_a_resource_the_store_did_not_change_is_not_published_again(
+        make_harness: Any) -> None:
+    stores = {"s": {"url": "http://127.0.0.1:1/s", "consumer_key": "ck",
+                    "consumer_secret": "cs", "webhook_secret": "x"}}
+    h: Harness = await make_harness([woo_sweep.AGENT], stores=stores)
+    orders = [[{"id": 1, "date_modified_gmt": "2026-12-01T10:00:00", "status": "processing"},
+               {"id": 2, "date_modified_gmt": "2026-12-01T10:00:05", "status": "processing"}]]
+    h.runtime.stores = {"s": Pages({"/orders": orders})}  # type: ignore[assignment]
+    published = woo_sweep.Published()
+    current: dict[str, str] = {}
+    await woo_sweep.sweep(h.runtime, current, timedelta(seconds=120), None, published)
+    assert len(h.out("woo.raw")) == 2
+    await woo_sweep.sweep(h.runtime, current, timedelta(seconds=120), None, published)
+    assert len(h.out("woo.raw")) == 2  # the same window, nothing changed
+    orders[0][1] = {**orders[0][1], "date_modified_gmt": "2026-12-01T10:00:09",
+                    "status": "completed"}
+    await woo_sweep.sweep(h.runtime, current, timedelta(seconds=120), None, published)
+    assert [m.body["resource_id"] for _, m in h.out("woo.raw")] == ["1", "2", "2"]
+    assert h.runtime.metrics.feed_polls.labels("woo:s", "unchanged")._value.get() == 3
