@@ -42,6 +42,7 @@ published availability again, recorded on the window.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
@@ -170,14 +171,14 @@ def _settled_before(table: Any, key: bytes, value: Any, cutoff: str) -> bool:
     return since is not None and since < cutoff
 
 
-def _remembered(runtime: Runtime, holds: Any, sku: str, items: list[Inbound]
-                ) -> list[Inbound]:
+def _remembered(runtime: Runtime, holds: Any, items: list[Inbound],
+                hold_of: Callable[[str], Hold | None]) -> list[Inbound]:
     """The batch's events of one SKU less the hold events the replay guard drops: about a
     hold with no row, and older than what the partition pruned (streams.retention)."""
     kept = []
     for inbound in items:
         if inbound.name in HOLD_EVENTS and retention.forgotten(
-                holds, inbound.partition, bool(holds.get(hold_row(sku, hold_key(inbound.body)))),
+                holds, inbound.partition, hold_of(hold_key(inbound.body)) is not None,
                 hold_version(inbound.name, inbound.body)):
             runtime.metrics.replays_dropped.labels("availability").inc()
             continue
@@ -356,13 +357,20 @@ async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
     The caller has set the partition to write to."""
     settings = runtime.settings
     before = SkuState.from_json(sku, table.get(sku.encode()))
-    items = _remembered(runtime, holds, sku, items)
+    read: dict[str, Hold | None] = {}
+
+    def hold_of(key: str) -> Hold | None:
+        """Each hold row read once per batch (the guard and the rules both ask)."""
+        if key not in read:
+            read[key] = Hold.from_json(holds.get(hold_row(sku, key)))
+        return read[key]
+
+    items = _remembered(runtime, holds, items, hold_of)
     for item in items:
         if item.name == "HoldSet":  # the order's own hold: its provisional one ends
             runtime.provisional.settle(sku, item.body["order_id"])
     arrivals: list[Arrival] = []
-    state, changed = apply_events(before, [(i.name, i.body) for i in items],
-                                  lambda key: Hold.from_json(holds.get(hold_row(sku, key))),
+    state, changed = apply_events(before, [(i.name, i.body) for i in items], hold_of,
                                   arrivals)
     now = utcnow()
     rules, stores = policy(settings, sku), channels(settings, sku)

@@ -35,11 +35,8 @@ def feed_stale(settings: Settings, row: dict[str, Any] | None, now: datetime) ->
 
 def channels(settings: Settings, sku: str) -> list[Channel]:
     """Every store's view of one ERP product: its warehouses and its own SKU."""
-    out = []
-    for store_id, store in sorted(settings.stores.items()):
-        store_sku = next((s for s, code in store.sku_map.items() if code == sku), sku)
-        out.append(Channel(store_id, store.warehouses, store_sku))
-    return out
+    return [Channel(store_id, store.warehouses, store.store_sku(sku))
+            for store_id, store in sorted(settings.stores.items())]
 
 
 def policy(settings: Settings, sku: str) -> Policy:

@@ -9,6 +9,7 @@ also be given as JSON: ``WOOSYNC_STORES='{"demo": {...}}'``.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,19 @@ class StoreSettings(BaseModel):
 
     def erp_code(self, store_sku: str) -> str:
         return self.sku_map.get(store_sku, store_sku)
+
+    @cached_property
+    def _store_skus(self) -> dict[str, str]:
+        # ERP code -> store SKU (the first store SKU mapped to it), built once: the hot
+        # path asks it for every SKU of every batch.
+        out: dict[str, str] = {}
+        for store_sku, code in self.sku_map.items():
+            out.setdefault(code, store_sku)
+        return out
+
+    def store_sku(self, erp_code: str) -> str:
+        """The store's SKU of an ERP product (the same code unless mapped)."""
+        return self._store_skus.get(erp_code, erp_code)
 
 
 class Settings(BaseSettings):
