@@ -19,7 +19,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -158,10 +161,19 @@ def _availability_worker(settings: Settings, data_dir: Path, port: int) -> dict[
                 "rest_url": "http://127.0.0.1:9/x"}})}
 
 
-def woosync_rate(settings: Settings, workdir: Path, count: int) -> dict[str, float]:
+def woosync_rate(settings: Settings, workdir: Path, count: int, profile: Path | None = None
+                 ) -> dict[str, Any]:
     port = free_port()
     env = _availability_worker(settings, workdir / "woosync", port)
     worker = worker_process(workdir / "woosync.log", env).start(WORKER_READY, timeout=120)
+    spy = None
+    if profile is not None:
+        assert worker.process is not None
+        # Sampled while the worker drains the backlog (py-spy, 100 samples/s, raw stacks).
+        spy = subprocess.Popen(
+            [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw",
+             "--rate", "100", "--nonblocking", "-p", str(worker.process.pid), "-o",
+             str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         start = None
         deadline = time.monotonic() + 900
@@ -175,10 +187,51 @@ def woosync_rate(settings: Settings, workdir: Path, count: int) -> dict[str, flo
                 break
             time.sleep(0.2)
         assert start is not None
-        return {"events_per_s": done / (time.monotonic() - start), "rss_mb": _rss_mb(worker),
-                "events": done}
+        result: dict[str, Any] = {"events_per_s": done / (time.monotonic() - start),
+                                  "rss_mb": _rss_mb(worker), "events": done}
+        if spy is not None and profile is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+            result["profile"] = top_costs(profile)
+        return result
     finally:
+        if spy is not None and spy.poll() is None:
+            spy.kill()
         worker.stop()
+
+
+# Where a sample's time goes, by the first frame (from the leaf up) in one of these.
+PLACES = (("woosync rules (tables/)", "/tables/"), ("woosync agents", "/agents/"),
+          ("woosync runtime (streams/)", "/streams/"), ("avro (fastavro)", "fastavro"),
+          ("rocksdb", "rocksdict"), ("faust tables", "faust/tables"),
+          ("faust streams", "faust/streams"), ("faust transport", "faust/transport"),
+          ("aiokafka", "aiokafka"), ("kafka protocol", "/kafka/"), ("json", "json/"),
+          ("asyncio", "asyncio/"), ("mode", "/mode/"))
+
+
+def top_costs(collapsed: Path, top: int = 15) -> dict[str, Any]:
+    """From py-spy's raw (collapsed) stacks: the share of samples by place (the first
+    frame from the leaf that belongs to a known module) and the leaf functions with the
+    most self time."""
+    places: dict[str, int] = {}
+    leaves: dict[str, int] = {}
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        leaves[frames[-1]] = leaves.get(frames[-1], 0) + n
+        place = next((name for frame in reversed(frames) for name, needle in PLACES
+                      if needle in frame), "other")
+        places[place] = places.get(place, 0) + n
+    share = {k: round(100 * v / total, 1) for k, v in sorted(
+        places.items(), key=lambda kv: -kv[1])} if total else {}
+    return {"samples": total, "percent_by_place": share,
+            "top_self": [[name, round(100 * n / total, 1)] for name, n in sorted(
+                leaves.items(), key=lambda kv: -kv[1])[:top]] if total else []}
 
 
 def latency(settings: Settings, workdir: Path, rate: float, seconds: float) -> dict[str, Any]:
@@ -220,7 +273,8 @@ def latency(settings: Settings, workdir: Path, rate: float, seconds: float) -> d
 
 
 def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 10.0,
-        out: Path = Path("bench-results/stream.json")) -> dict[str, Any]:
+        out: Path = Path("bench-results/stream.json"), profile: bool = False
+        ) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="woosync-bench-"))
     with LocalKafka(workdir / "kafka") as kafka:
         settings = load_settings(broker=f"kafka://{kafka.bootstrap}", partitions=8)
@@ -238,7 +292,8 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
         iterate = trivial_rate(settings, workdir, "bench.trivial", total, "iterate")
         send = trivial_rate(settings, workdir, "bench.trivial", total, "send")
         trivial = trivial_rate(settings, workdir, "bench.trivial", total)
-        woosync = woosync_rate(settings, workdir, total)
+        woosync = woosync_rate(settings, workdir, total,
+                               out.with_suffix(".profile.txt") if profile else None)
         result: dict[str, Any] = {
             "run_id": uuid.uuid4().hex[:8], "at": datetime.now(UTC).isoformat(),
             "machine": {"cpus": os.cpu_count()}, "events": total,

@@ -41,6 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--rate", type=float, nargs="+", default=[2000.0],
                        help="events/s for latency (several: one paced run each)")
     bench.add_argument("--seconds", type=float, default=10.0, help="latency run length")
+    bench.add_argument("--profile", action="store_true",
+                       help="sample woosync's worker with py-spy during the throughput run")
 
     bench_erp = sub.add_parser("bench-erp", help="measure ERP command latency and feed delay")
     bench_erp.add_argument("--commands", type=int, default=40)
@@ -180,7 +182,7 @@ def _emulator(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from benchmarks.stream_bench import run
 
-    run(count=args.events, rates=args.rate, seconds=args.seconds)
+    run(count=args.events, rates=args.rate, seconds=args.seconds, profile=args.profile)
     return 0
 
 
