@@ -69,7 +69,7 @@ async def test_the_dashboard_shows_the_flash_sale_as_it_happens(stack: Stack) ->
     products = {sku: stack.emulator.emulator.store.by_sku(sku).id  # type: ignore[union-attr]
                 for sku in skus}
     stats = SaleStats()
-    sale = asyncio.gather(*(shoppers(stack.emulator.url, products, 50, 20, stats,
+    sale = asyncio.gather(*(shoppers(stack.emulator.url, products, 45, 8, stats,
                                      random.Random(seed)) for seed in (11, 12)))
     browser = await asyncio.to_thread(_browser)
     try:
