@@ -19,11 +19,17 @@ from typing import Any
 import aiohttp
 import pytest
 
+from streams.erp.tryton_rpc import TrytonClient
 from streams.woo.signature import sign
 from tests.integration.conftest import SECRET, Stack
+from tests.integration.erp_actions import count_stock
 from woo_emulator.config import ReservationCheck
 
 pytestmark = [pytest.mark.integration, pytest.mark.fresh]
+# SKUs the other tests sell least; counted afresh here, so that their stock is known and
+# published to this test's store (the broker and the ERP are shared with earlier tests,
+# whose holds every store's ATP still counts).
+A, B, C = "HOT-21", "HOT-22", "HOT-23"
 
 
 def _post(stack: Stack, body: dict[str, Any], signed: bool = False) -> tuple[int, Any]:
@@ -62,32 +68,36 @@ def _check(stack: Stack, sku: str, quantity: int, **more: Any) -> tuple[int, Any
                          **more}, signed=bool(more.get("hold") or more.get("release")))
 
 
-async def test_the_reservation_check_holds_refuses_and_settles(stack: Stack) -> None:
-    await _published(stack, ["HOT-01", "HOT-02", "HOT-03"])
-    atp = _atp(stack, "HOT-01")
+async def test_the_reservation_check_holds_refuses_and_settles(
+        stack: Stack, erp_admin: TrytonClient) -> None:
+    for sku in (A, B, C):
+        await count_stock(erp_admin, sku, "WH", 400)
+        await count_stock(erp_admin, sku, "WH2", 0)
+    await _published(stack, [A, B, C])
+    atp = _atp(stack, A)
     assert atp > 2
-    status, body = _check(stack, "HOT-01", atp + 1)
+    status, body = _check(stack, A, atp + 1)
     assert status == 200 and body["fits"] is False and body["hold"] is None
-    assert body["lines"] == [{"sku": "HOT-01", "quantity": str(atp + 1), "available": atp,
+    assert body["lines"] == [{"sku": A, "quantity": str(atp + 1), "available": atp,
                               "fits": False}]
-    assert _check(stack, "HOT-01", 1)[1]["fits"] is True
+    assert _check(stack, A, 1)[1]["fits"] is True
     # Holding withholds stock from other shoppers: only the store may, signing.
     assert _post(stack, {"store": stack.store, "hold": True,
-                         "lines": [{"sku": "HOT-01", "quantity": 1}]})[0] == 401
-    assert _post(stack, {"store": "nope", "lines": [{"sku": "HOT-01", "quantity": 1}]})[0] == 404
+                         "lines": [{"sku": A, "quantity": 1}]})[0] == 401
+    assert _post(stack, {"store": "nope", "lines": [{"sku": A, "quantity": 1}]})[0] == 404
     assert _post(stack, {"store": stack.store, "lines": []})[0] == 400
     assert _post(stack, {"store": stack.store,
-                         "lines": [{"sku": "HOT-01", "quantity": -2}]})[0] == 400
+                         "lines": [{"sku": A, "quantity": -2}]})[0] == 400
 
-    status, held = _check(stack, "HOT-01", atp, hold=True, order_id="900001")
+    status, held = _check(stack, A, atp, hold=True, order_id="900001")
     assert status == 200 and held["fits"] and held["hold"]["key"] == (
         f"woo:{stack.store}:900001")
-    other = _check(stack, "HOT-01", 1, order_id="900002")[1]
+    other = _check(stack, A, 1, order_id="900002")[1]
     assert other["fits"] is False and other["lines"][0]["available"] == 0
     # The same cart asking again is not held back by its own hold.
-    assert _check(stack, "HOT-01", atp, order_id="900001")[1]["fits"] is True
-    assert _check(stack, "HOT-01", atp, release=True, key=held["hold"]["key"])[0] == 200
-    assert _check(stack, "HOT-01", 1, order_id="900002")[1]["fits"] is True
+    assert _check(stack, A, atp, order_id="900001")[1]["fits"] is True
+    assert _check(stack, A, atp, release=True, key=held["hold"]["key"])[0] == 200
+    assert _check(stack, A, 1, order_id="900002")[1]["fits"] is True
 
     # The store asks at each checkout, as a plugin would.
     check = ReservationCheck(f"http://127.0.0.1:{stack.settings.web_port}/reservations/check",
@@ -96,29 +106,29 @@ async def test_the_reservation_check_holds_refuses_and_settles(stack: Stack) -> 
     await asyncio.to_thread(emulator.run, setattr, emulator.emulator.config,
                             "reservation_check", check)
     store = emulator.emulator.store
-    hot2 = store.by_sku("HOT-02")
+    hot2 = store.by_sku(B)
     assert hot2 is not None and (hot2.stock_quantity or 0) > 0
-    # Another cart holds everything woosync can promise of HOT-02.
-    assert _check(stack, "HOT-02", _atp(stack, "HOT-02"), hold=True,
+    # Another cart holds everything woosync can promise of B.
+    assert _check(stack, B, _atp(stack, B), hold=True,
                   order_id="900003")[1]["fits"]
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{emulator.url}/__emulator/checkout", json={
                 "items": [{"product_id": hot2.id, "quantity": 1}]}) as response:
             assert response.status == 403
-            assert "Not enough units of HOT-02" in (await response.json())["message"]
+            assert f"Not enough units of {B}" in (await response.json())["message"]
         assert emulator.emulator.reservation_refusals == 1
 
-        hot3 = store.by_sku("HOT-03")
+        hot3 = store.by_sku(C)
         assert hot3 is not None
-        held_before = Decimal(stack.get("/reservations/HOT-03")[1]["held"])
+        held_before = Decimal(stack.get(f"/reservations/{C}")[1]["held"])
         async with session.post(f"{emulator.url}/__emulator/checkout", json={
                 "items": [{"product_id": hot3.id, "quantity": 2}]}) as response:
             assert response.status == 201
     # Once the order's own hold is counted, its provisional hold no longer is.
     deadline = time.monotonic() + 30
-    while Decimal(stack.get("/reservations/HOT-03")[1]["held"]) < held_before + 2:
+    while Decimal(stack.get(f"/reservations/{C}")[1]["held"]) < held_before + 2:
         assert time.monotonic() < deadline, "the order's hold never arrived"
         await asyncio.sleep(0.5)
-    line = _check(stack, "HOT-03", 1, order_id="900004")[1]["lines"][0]
-    assert line["available"] == _atp(stack, "HOT-03")
+    line = _check(stack, C, 1, order_id="900004")[1]["lines"][0]
+    assert line["available"] == _atp(stack, C)
     assert emulator.emulator.check_latencies
