@@ -51,8 +51,10 @@ class LatencyWindow:
 def register(runtime: Runtime) -> None:
     app = runtime.app
     risk = runtime.view(topics.INVENTORY_RISK)
-    ledger = runtime.view(topics.LEDGER_ORDERS)
-    windows = runtime.view(topics.DIVERGENCE_WINDOWS)
+    # Only what is outstanding is kept: orders with a difference, windows still open.
+    ledger = runtime.view(topics.LEDGER_ORDERS, lambda line: bool(line.get("differences")))
+    windows = runtime.view(topics.DIVERGENCE_WINDOWS,
+                           lambda body: body["window"].get("closed_at") is None)
     window = LatencyWindow()
     page = PAGE.read_bytes()
 

@@ -101,14 +101,21 @@ class Runtime:
     # the check's page takes them, the availability agent settles them.
     provisional: ProvisionalHolds = field(default_factory=ProvisionalHolds)
 
-    def view(self, spec: TopicSpec) -> Any:
+    def view(self, spec: TopicSpec,
+             wanted: Callable[[dict[str, Any]], bool] = lambda body: True) -> Any:
         """The live view of a compacted topic (streams.topic_view.TopicView, each
         record's body without its envelope, plus ``at``: when it was written), started
-        with the worker; one per topic and app."""
+        with the worker; one per topic and app. Only the keys whose last body is
+        ``wanted`` are kept (a view of what is outstanding stays small); the first
+        caller's ``wanted`` is the view's."""
         if spec.name not in self._views:
             from streams.topic_view import TopicView
+
+            def keep(message: Message) -> dict[str, Any] | None:
+                body = _body_at(message)
+                return body if wanted(body) else None
             self._views[spec.name] = TopicView(self.settings, self.codec, spec.name,
-                                               keep=_body_at)
+                                               keep=keep)
             self.app.service(self._views[spec.name])
         return self._views[spec.name]
 

@@ -29,6 +29,7 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 POLL_MS = 200
+RETRY_SECONDS = 2.0
 
 
 class TopicView(Service):
@@ -63,6 +64,13 @@ class TopicView(Service):
             self._thread.join(timeout=5)
 
     def _follow(self) -> None:
+        """Follow the topic until stopped; after a failure (the broker away), start over
+        from the beginning a little later."""
+        while not self._stopping.is_set():
+            self._follow_once()
+            self._stopping.wait(RETRY_SECONDS)
+
+    def _follow_once(self) -> None:
         consumer = None
         try:
             consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap_servers,
@@ -82,7 +90,8 @@ class TopicView(Service):
                     self.caught_up = True
         except Exception:
             # The view is for pages: it says it is not caught up instead of failing them.
-            log.exception("view of %s stopped", self.topic)
+            self.caught_up = False
+            log.exception("view of %s failed; reading it again shortly", self.topic)
         finally:
             if consumer is not None:
                 consumer.close()
