@@ -41,7 +41,7 @@ from woo_emulator.webhooks import Webhook
 SECRET = "bench-webhook-secret"
 
 
-def _percentiles(values: list[float]) -> dict[str, float]:
+def percentiles(values: list[float]) -> dict[str, float]:
     if not values:
         return {"n": 0}
     ordered = sorted(values)
@@ -150,8 +150,8 @@ async def _measure(workdir: Path, orders: int, rate: float) -> dict[str, Any]:
         to_sale, to_store = _latencies(rows, modified)
         return {"orders": orders, "rate_per_s": rate,
                 "completed": sum(store.orders[i].status == "completed" for i in placed),
-                "store_order_observed_to_erp_sale_confirmed": _percentiles(to_sale),
-                "erp_shipment_done_to_store_status_updated": _percentiles(to_store)}
+                "store_order_observed_to_erp_sale_confirmed": percentiles(to_sale),
+                "erp_shipment_done_to_store_status_updated": percentiles(to_store)}
     finally:
         await admin.close()
         worker.stop()

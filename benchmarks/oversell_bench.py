@@ -38,7 +38,7 @@ import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from benchmarks.order_bench import _percentiles
+from benchmarks.order_bench import percentiles
 from devstack import seed_data
 from devstack.flash_sale import count, counting_places
 from devstack.kafka_broker import LocalKafka, free_port
@@ -150,7 +150,7 @@ class Bench:
                     "units_sold": sum(q for _, _, q in played.accepted),
                     "oversold_units": sum(lost.values()), "oversold_by_sku": lost,
                     "errors": played.errors[:5],
-                    "check_latency_store_ms": _percentiles([s * 1000 for s in client])
+                    "check_latency_store_ms": percentiles([s * 1000 for s in client])
                     if check else None,
                     "check_latency_woosync_ms": server}
         finally:

@@ -77,7 +77,7 @@ class ConsumerLag(Collector):
         return out
 
     def _feed_ages(self) -> dict[int, float]:
-        if INVENTORY.name not in self.runtime._tables:
+        if INVENTORY.name not in self.runtime.declared():
             return {}  # the availability agent does not run here
         table = self.runtime.table(INVENTORY)
         now = utcnow()
@@ -93,7 +93,7 @@ class ConsumerLag(Collector):
 
 async def count_rows(runtime: Runtime) -> None:
     in_memory = runtime.settings.table_store.startswith("memory")
-    for name, table in list(runtime._tables.items()):
+    for name, table in runtime.declared().items():
         if in_memory:
             rows = len(table)  # a dict: its length is kept
         else:

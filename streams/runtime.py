@@ -97,6 +97,10 @@ class Runtime:
     touched: dict[str, set[str]] = field(default_factory=dict)
 
     _views: dict[str, Any] = field(default_factory=dict)
+
+    def declared(self) -> dict[str, Any]:
+        """The tables declared so far, by name (the agents this worker runs)."""
+        return dict(self._tables)
     # The provisional holds checkouts took on the SKUs this worker owns (tables.checkout):
     # the check's page takes them, the availability agent settles them.
     provisional: ProvisionalHolds = field(default_factory=ProvisionalHolds)

@@ -22,7 +22,7 @@ SUFFIXES = ("_total", "_bucket", "_count", "_sum")
 
 def _served() -> set[str]:
     names = {family.name for family in Metrics().registry.collect()}
-    stub = SimpleNamespace(app=SimpleNamespace(consumer=None), _tables={})
+    stub = SimpleNamespace(app=SimpleNamespace(consumer=None), declared=dict)
     names |= {family.name for family in ConsumerLag(stub).collect()}  # type: ignore[arg-type]
     return names
 
