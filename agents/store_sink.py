@@ -2,8 +2,10 @@
 (streams.woo.sink); writes every outcome to ``delivery.results`` (CommandDelivered,
 CommandFailed) and a refused or failed command also to ``dlq``.
 
-Commands are taken in small batches (``sink_coalesce_seconds``) so that availability is
-coalesced per SKU; while a store is unavailable its circuit breaker holds the agent, so
+Commands are taken in batches (streams.runtime.Runtime.each_batch): the first command
+after a quiet spell goes out at once; while commands keep coming a batch waits for more
+(as long as the last one took, at most ``sink_coalesce_seconds``), so that availability
+is coalesced per SKU; while a store is unavailable its circuit breaker holds the agent, so
 the backlog waits in Kafka. No tables.
 """
 

@@ -12,7 +12,9 @@ Agents never touch bytes, the codec or envelopes themselves. The transport under
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -200,23 +202,58 @@ class Runtime:
 
     async def each_batch(self, stream: faust.StreamT[Any], stage: str, handle: BatchHandler,
                          max_events: int, within: float) -> None:
-        """The error boundary of a batching agent: each batch Faust takes is handled
-        whole; when that raises, each input is handled alone, and only those that still
-        raise go to ``dlq``. The batch's events are acknowledged once it is handled."""
-        # take_events is on faust.Stream, not on its StreamT interface.
-        taking = stream.take_events(max_events, within)  # type: ignore[attr-defined]
-        async for events in taking:
-            batch = [i for e in events if (i := await self.decode_event(e, stage)) is not None]
-            if not batch:
-                continue
-            try:
-                await handle(batch)
-            except Exception:
-                for inbound in batch:
-                    try:
-                        await handle([inbound])
-                    except Exception as exc:
-                        await self.dead_letter(inbound.event, stage, reason(exc))
+        """The error boundary of a batching agent. A batch is what is already waiting:
+        an event that comes to a quiet stream is handled at once, with whatever is queued
+        behind it. While the stream is busy (the batch's first event came less than
+        ``within`` after the last batch ended), the batch also waits for more, as long
+        as the last batch took to handle and never beyond ``within`` from its first
+        event: batches grow with the load, so rows and announcements are written once
+        for many events, and a lone event waits for nothing. At most ``max_events``.
+        Each batch is handled whole; when that raises, each input is handled alone, and
+        only those that still raise go to ``dlq``. A batch's events are acknowledged
+        once it is handled (never before: a crash mid-batch reads them again)."""
+        # Faust's take_events waits ``within`` for every batch however quiet the stream,
+        # and its background buffering cost more than the wait: measured at 1,000
+        # events/s, batches of 20 ms took 54 ms between them.
+        stream.enable_acks = False
+        waiting = _waiting(stream)
+        events: list[faust.EventT[Any]] = []
+        started = ended = cost = 0.0
+        busy = False
+        async for event in stream.events():
+            if not events:
+                started = time.monotonic()
+                busy = started - ended < within
+            events.append(event)
+            if len(events) < max_events:
+                left = within - (time.monotonic() - started)
+                if waiting() and left > 0:
+                    continue
+                if busy and left > 0:
+                    await asyncio.sleep(min(left, cost))
+                    if waiting():
+                        continue
+            began = time.monotonic()
+            await self._handle_batch(events, stage, handle)
+            for handled in events:
+                await stream.ack(handled)
+            events.clear()
+            ended = time.monotonic()
+            cost = ended - began
+
+    async def _handle_batch(self, events: list[faust.EventT[Any]], stage: str,
+                            handle: BatchHandler) -> None:
+        batch = [i for e in events if (i := await self.decode_event(e, stage)) is not None]
+        if not batch:
+            return
+        try:
+            await handle(batch)
+        except Exception:
+            for inbound in batch:
+                try:
+                    await handle([inbound])
+                except Exception as exc:
+                    await self.dead_letter(inbound.event, stage, reason(exc))
 
     async def dead_letter(self, event: faust.EventT[Any], stage: str, error: str,
                           attempts: int = 1) -> None:
@@ -268,18 +305,25 @@ class Runtime:
                 yield inbound
 
 
+def _waiting(stream: faust.StreamT[Any]) -> Callable[[], bool]:
+    """Whether more events are queued for ``stream`` right now (its channel's queue, the
+    one its iteration reads; a stream over something else never says so)."""
+    queue = getattr(stream.channel, "queue", None)
+    if queue is None:
+        return lambda: False
+    return lambda: not queue.empty()
+
+
 def writing_as(inbound: Inbound) -> None:
     """Make table writes that follow belong to ``inbound``'s partition.
 
     Faust chooses a table row's changelog partition (and RocksDB its partition store)
-    from the current event, which a batch taken with ``take_events`` does not set in the
-    agent's task. Every event of a key is on the key's partition, so setting one of them
-    before writing that key's rows puts the rows where a rebalance will look for them.
+    from the current event, which is the last one taken when a batch is handled. Every
+    event of a key is on the key's partition, so setting one of them before writing that
+    key's rows puts the rows where a rebalance will look for them.
 
-    Only the context variable is set: ``Stream._set_current_event`` would also set the
-    stream's ``current_event``, which take_events reads to pair each buffered value with
-    its event, and a value arriving meanwhile would be buffered with the wrong event
-    (one event lost, another handled twice)."""
+    Only the context variable is set: ``Stream._set_current_event`` would also change
+    the stream's own ``current_event``, which its iteration keeps for itself."""
     _current_event.set(weakref.ref(inbound.event))
 
 

@@ -114,7 +114,8 @@ class Settings(BaseSettings):
     erp_stale_seconds: float = Field(default=60.0, gt=0)
     stale_buffer: Decimal = Decimal(5)
     # The availability agent takes events in batches (one table write and at most one
-    # availability per SKU per batch): at most this many, waiting at most this long.
+    # availability per SKU per batch): at most this many; while the input is busy a batch
+    # waits for more at most this long (streams.runtime.Runtime.each_batch), never when quiet.
     inventory_batch_max: int = Field(default=2000, ge=1)
     inventory_batch_seconds: float = Field(default=0.02, gt=0)
     # Rows kept only to recognise replays (released holds, settled orders' holds, old
