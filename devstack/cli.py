@@ -1,6 +1,6 @@
 """The ``woosync`` command: the worker's own verbs (streams.cli) and the local tooling's:
 ``broker``, ``fetch-kafka``, ``erp``, ``emulator``, ``demo``, ``bench``, ``bench-erp``,
-``bench-orders``, ``bench-oversell``.
+``bench-orders``, ``bench-oversell``, ``bench-recovery``.
 """
 
 from __future__ import annotations
@@ -54,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
     bench_orders.add_argument("--orders", type=int, default=40)
     bench_orders.add_argument("--rate", type=float, default=1.0, help="orders per second")
 
+    recovery = sub.add_parser("bench-recovery", help="restart and failover time, and memory,"
+                              " with a large inventory in the tables")
+    recovery.add_argument("--skus", type=int, default=100_000)
+    recovery.add_argument("--holds", type=int, default=1_000_000)
+
     oversell = sub.add_parser("bench-oversell", help="units oversold on one flash-sale trace:"
                               " woosync with the checkout check, without it, a 60 s poll")
     oversell.add_argument("--seconds", type=float, default=90.0, help="trace length")
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     handlers.update({"broker": _broker, "fetch-kafka": _fetch_kafka, "demo": _demo,
                      "simulate-day": _simulate_day,
                      "erp": _erp, "bench-erp": _bench_erp, "bench-orders": _bench_orders,
-                     "bench-oversell": _bench_oversell,
+                     "bench-oversell": _bench_oversell, "bench-recovery": _bench_recovery,
                      "emulator": _emulator, "bench": _bench})
     return run(parser, handlers, argv)
 def _simulate_day(args: argparse.Namespace) -> int:
@@ -183,6 +188,13 @@ def _bench(args: argparse.Namespace) -> int:
     from benchmarks.stream_bench import run
 
     run(count=args.events, rates=args.rate, seconds=args.seconds, profile=args.profile)
+    return 0
+
+
+def _bench_recovery(args: argparse.Namespace) -> int:
+    from benchmarks.recovery_bench import run
+
+    run(skus=args.skus, holds=args.holds)
     return 0
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import faust
 from mode import Service
 
+from streams import faust_fixes
 from streams.codec import Codec
 from streams.erp.adapter import ErpAdapter
 from streams.erp.tryton import TrytonAdapter
@@ -73,6 +74,7 @@ def check_tables(agents: Sequence[AgentSpec]) -> None:
 
 
 def create_app(settings: Settings, agents: Sequence[AgentSpec] | None = None) -> Runtime:
+    faust_fixes.apply()
     app = faust.App(
         settings.app_id,
         broker=settings.broker,
@@ -84,7 +86,8 @@ def create_app(settings: Settings, agents: Sequence[AgentSpec] | None = None) ->
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         # One broker in development: no standby copies of the tables to keep warm.
-        table_standby_replicas=0 if settings.replication_factor == 1 else 1,
+        table_standby_replicas=settings.standby_replicas if settings.standby_replicas
+        is not None else (0 if settings.replication_factor == 1 else 1),
         key_serializer="raw",
         value_serializer="raw",
         consumer_auto_offset_reset=settings.consumer_offset_reset,

@@ -25,6 +25,7 @@ from streams.compacted import read_compacted
 from streams.inventory_config import channels, feed_stale, partition_of, policy
 from streams.openapi import SKU_PATTERN
 from streams.runtime import AgentSpec, Runtime
+from streams.table_scan import keys_with_prefix
 from streams.web import paging, settling, takes
 from tables.inventory import Hold, SkuState, atp, counting, held
 from tables.registry import HOLD_LINES, INVENTORY, feed_key
@@ -36,19 +37,16 @@ SKU = re.compile(SKU_PATTERN)
 MAX_LISTED = 1000
 
 
-def sku_holds(holds: Any, sku: str) -> list[tuple[str, Hold]]:
-    """The SKU's hold rows on this worker with a quantity, by order and line.
-
-    Reads every row of the worker's ``hold_lines`` partitions: a debugging page's cost,
-    not the agent's."""
+def sku_holds(holds: Any, sku: str, partitions: int) -> list[tuple[str, Hold]]:
+    """The SKU's hold rows on this worker with a quantity, by order and line: a seek to
+    the SKU's rows in its partition (they sort together, streams.table_scan)."""
     prefix = f"{sku}|".encode()
     out = []
-    for row, data in holds.items():
-        if row.startswith(prefix):
-            hold = Hold.from_json(data)
-            if hold is not None and hold.quantity:
-                out.append((row[len(prefix):].decode(), hold))
-    return sorted(out, key=lambda item: item[0])
+    for row in keys_with_prefix(holds, partition_of(sku.encode(), partitions), prefix):
+        hold = Hold.from_json(holds.get(row))
+        if hold is not None and hold.quantity:
+            out.append((row[len(prefix):].decode(), hold))
+    return out
 
 
 def reservation(runtime: Runtime, state: SkuState, holds: list[tuple[str, Hold]],
@@ -98,7 +96,7 @@ def register(runtime: Runtime) -> None:
             return web.json({"error": f"unknown SKU {sku!r}"}, status=404)
         state = SkuState.from_json(sku, data)
         feed = table.get(feed_key(partition_of(sku.encode(), settings.partitions)))
-        holds = await asyncio.to_thread(sku_holds, hold_lines, sku)
+        holds = await asyncio.to_thread(sku_holds, hold_lines, sku, settings.partitions)
         return web.json(reservation(runtime, state, holds, feed))
 
     @app.page("/availability")

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     # Every co-partitioned topic has this many partitions (DESIGN.md section 3).
     partitions: int = Field(default=8, ge=1, le=1024)
     replication_factor: int = Field(default=1, ge=1)
+    # Workers that keep a warm copy of each table partition another worker owns, so that
+    # a failover serves at once instead of restoring from the changelog (None: 0 on a
+    # single broker, 1 with replication; bench-recovery measures both).
+    standby_replicas: int | None = Field(default=None, ge=0)
     # Replicas that must have a write before the broker acknowledges it (producers use
     # acks=all). None: 2 when topics have 3 or more replicas, else 1.
     min_insync_replicas: int | None = Field(default=None, ge=1)

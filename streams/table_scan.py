@@ -36,6 +36,40 @@ def partitions_here(runtime: Runtime, stage: str, topic: str,
     return sorted(assigned & set(runtime.handles.get(stage, {})))
 
 
+def _partition_db(table: Any, partition: int) -> Any:
+    """The RocksDB database of one partition of ``table`` when it is on Faust's RocksDB
+    store (rocksdict) and open on this worker; None otherwise (the in-memory store of
+    the agent tests), when callers fall back to the table's own iteration."""
+    store = getattr(table, "data", None)
+    # Only tables keyed by raw bytes: a str key is stored serialized (as JSON).
+    if getattr(table, "key_type", None) is not bytes or not getattr(
+            store, "use_rocksdict", False):
+        return None
+    return getattr(store, "_dbs", {}).get(partition)
+
+
+def keys_with_prefix(table: Any, partition: int, prefix: bytes) -> list[bytes]:
+    """The keys of ``partition``'s rows that start with ``prefix``, in key order: a seek
+    in that partition's database (a SKU's hold rows, not every row on the worker)."""
+    db = _partition_db(table, partition)
+    if db is None:
+        return sorted(key for key in table
+                      if isinstance(key, bytes) and key.startswith(prefix))
+    found = []
+    for key in db.keys(from_key=prefix):
+        if not key.startswith(prefix):
+            break
+        found.append(key)
+    return found
+
+
+def _keys_of(table: Any, partition: int) -> Any:
+    """Every key of ``partition``: its own database's keys where it has one (a walk of
+    one partition reads that partition, not every row eight times), else all keys."""
+    db = _partition_db(table, partition)
+    return db.keys() if db is not None else list(table.keys())
+
+
 async def rows_in(runtime: Runtime, table: Any, stage: str, partition: int,
                   partition_key: Callable[[bytes], bytes] = lambda key: key
                   ) -> AsyncIterator[tuple[bytes, Any]]:
@@ -44,7 +78,7 @@ async def rows_in(runtime: Runtime, table: Any, stage: str, partition: int,
     rows go to this partition."""
     handle = runtime.handles[stage][partition]
     writing_as(handle)
-    for n, key in enumerate(list(table.keys())):
+    for n, key in enumerate(_keys_of(table, partition)):
         if n % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
             writing_as(handle)
