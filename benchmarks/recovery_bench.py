@@ -175,8 +175,11 @@ def failover(settings: Settings, workdir: Path, app_id: str, probes: list[str],
     for worker in workers:
         worker.start("", timeout=60)
     try:
-        _until_served(ports[1], probes, time.monotonic(), workers[1])  # both up, state restored
-        time.sleep(10 if standby else 2)  # the standby catches up with the changelogs
+        began = time.monotonic()
+        _until_served(ports[1], probes, began, workers[1])  # both up, state restored
+        # A standby reads the other worker's changelogs after its own: give it as long
+        # again as the actives took, so that it has caught up when the other one stops.
+        time.sleep(max(10.0, time.monotonic() - began) if standby else 2)
         before = _memory(workers[1])
         stopped = time.monotonic()
         workers[0].stop()

@@ -8,7 +8,10 @@ one run (the machine is shared and noisy: compare the ratios of one run).
    ``erp.stock`` (hold rules, ATP, availability, SetAvailability commands);
 4. latency at paced rates: event produced -> SetAvailability emitted, p50/p95/p99 (the
    command's occurred_at is the oldest event of the batch it reflects); each paced run
-   has a worker of its own that starts at the end of the topics.
+   has a worker of its own that starts at the end of the topics;
+5. scale-out: the throughput and the paced latencies again with 2..``workers`` workers
+   in one group, sharing the partitions (on one machine: they share its cores with the
+   broker and the producer, which the capacity model in docs/capacity.md accounts for).
 
 Results are printed and written to bench-results/stream.json. No Tryton: the ERP's
 stock levels and heartbeats are produced like the feed would.
@@ -161,18 +164,24 @@ def _availability_worker(settings: Settings, data_dir: Path, port: int) -> dict[
                 "rest_url": "http://127.0.0.1:9/x"}})}
 
 
-def woosync_rate(settings: Settings, workdir: Path, count: int, profile: Path | None = None
-                 ) -> dict[str, Any]:
-    port = free_port()
-    env = _availability_worker(settings, workdir / "woosync", port)
-    worker = worker_process(workdir / "woosync.log", env).start(WORKER_READY, timeout=120)
+def woosync_rate(settings: Settings, workdir: Path, count: int, profile: Path | None = None,
+                 workers: int = 1) -> dict[str, Any]:
+    """The hold/ATP agent draining ``count`` events, on ``workers`` workers of one group
+    (sharing the partitions; the rate counts every worker's events)."""
+    app_id = f"bench{uuid.uuid4().hex[:6]}"
+    ports = [free_port() for _ in range(workers)]
+    running = [worker_process(workdir / f"woosync-{workers}w{n}.log", {
+        **_availability_worker(settings, workdir / f"woosync-{workers}w{n}", port),
+        "WOOSYNC_APP_ID": app_id}).start(WORKER_READY, timeout=120)
+        for n, port in enumerate(ports)]
     spy = None
     if profile is not None:
-        assert worker.process is not None
+        process = running[0].process
+        assert process is not None
         # Sampled while the worker drains the backlog (py-spy, 100 samples/s, raw stacks).
         spy = subprocess.Popen(
             [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw",
-             "--rate", "100", "--nonblocking", "-p", str(worker.process.pid), "-o",
+             "--rate", "100", "--nonblocking", "-p", str(process.pid), "-o",
              str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         start = None
@@ -180,6 +189,7 @@ def woosync_rate(settings: Settings, workdir: Path, count: int, profile: Path | 
         done = 0.0
         while time.monotonic() < deadline:
             done = sum(_metric(port, "woosync_events_in_total", f'topic="{name}"')
+                       for port in ports
                        for name in (t.INVENTORY_HOLDS.name, t.ERP_STOCK.name))
             if done and start is None:
                 start = time.monotonic()
@@ -187,8 +197,9 @@ def woosync_rate(settings: Settings, workdir: Path, count: int, profile: Path | 
                 break
             time.sleep(0.2)
         assert start is not None
-        result: dict[str, Any] = {"events_per_s": done / (time.monotonic() - start),
-                                  "rss_mb": _rss_mb(worker), "events": done}
+        result: dict[str, Any] = {"workers": workers,
+                                  "events_per_s": done / (time.monotonic() - start),
+                                  "rss_mb": max(_rss_mb(w) for w in running), "events": done}
         if spy is not None and profile is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
@@ -197,7 +208,8 @@ def woosync_rate(settings: Settings, workdir: Path, count: int, profile: Path | 
     finally:
         if spy is not None and spy.poll() is None:
             spy.kill()
-        worker.stop()
+        for worker in running:
+            worker.stop()
 
 
 # Where a sample's time goes, by the first frame (from the leaf up) in one of these (py-spy
@@ -238,15 +250,21 @@ def top_costs(collapsed: Path, top: int = 15) -> dict[str, Any]:
                 leaves.items(), key=lambda kv: -kv[1])[:top]] if total else []}
 
 
-def latency(settings: Settings, workdir: Path, rate: float, seconds: float) -> dict[str, Any]:
-    """Produce at ``rate`` while a worker runs; read the SetAvailability commands back."""
-    run_dir = workdir / f"latency-{rate:g}-{uuid.uuid4().hex[:6]}"
-    env = {**_availability_worker(settings, run_dir, free_port()),
-           "WOOSYNC_CONSUMER_OFFSET_RESET": "latest"}
+def latency(settings: Settings, workdir: Path, rate: float, seconds: float, workers: int = 1
+            ) -> dict[str, Any]:
+    """Produce at ``rate`` while ``workers`` workers (one group) run; read the
+    SetAvailability commands back."""
+    run_dir = workdir / f"latency-{rate:g}-{workers}w-{uuid.uuid4().hex[:6]}"
+    app_id = f"bench{uuid.uuid4().hex[:6]}"
     consumer = KafkaConsumer(t.STORE_COMMANDS.name, bootstrap_servers=settings.bootstrap_servers,
                              group_id=None, auto_offset_reset="latest")
     consumer.poll(timeout_ms=1000)
-    worker = worker_process(run_dir.with_suffix(".log"), env).start(WORKER_READY, timeout=120)
+    running = [worker_process(run_dir / f"worker{n}.log", {
+        **_availability_worker(settings, run_dir / f"worker{n}", free_port()),
+        "WOOSYNC_APP_ID": app_id, "WOOSYNC_CONSUMER_OFFSET_RESET": "latest"}).start(
+        WORKER_READY, timeout=120) for n in range(workers)]
+    if workers > 1:
+        time.sleep(15)  # the group's rebalance settles before the paced run
     try:
         paced_from = datetime.now(UTC)
         produce_workload(settings, int(rate * seconds), rate=rate)
@@ -268,23 +286,26 @@ def latency(settings: Settings, workdir: Path, rate: float, seconds: float) -> d
         def pct(p: float) -> float:
             return round(ordered[min(len(ordered) - 1, int(len(ordered) * p))], 1)
 
-        return {"rate": rate, "seconds": seconds, "commands": len(ordered),
-                "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99),
+        return {"rate": rate, "workers": workers, "seconds": seconds,
+                "commands": len(ordered), "p50_ms": pct(0.50), "p95_ms": pct(0.95),
+                "p99_ms": pct(0.99),
                 "mean_ms": round(statistics.mean(ordered), 1) if ordered else None}
     finally:
         consumer.close()
-        worker.stop()
+        for worker in running:
+            worker.stop()
 
 
 def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 10.0,
-        out: Path = Path("bench-results/stream.json"), profile: bool = False
-        ) -> dict[str, Any]:
+        out: Path = Path("bench-results/stream.json"), profile: bool = False,
+        workers: int = 2) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="woosync-bench-"))
     with LocalKafka(workdir / "kafka") as kafka:
         settings = load_settings(broker=f"kafka://{kafka.bootstrap}", partitions=8)
         ensure_topics(settings)
         # Latency first, so that the throughput workers' backlog is not in its way.
-        paced = [latency(settings, workdir, rate, seconds) for rate in rates or [2000.0]]
+        paced = [latency(settings, workdir, rate, seconds, n) for n in range(1, workers + 1)
+                 for rate in rates or [2000.0]]
         produced = produce_workload(settings, count)
         # The same records, copied to a topic of their own for the floor and the ceiling.
         admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
@@ -298,6 +319,8 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
         trivial = trivial_rate(settings, workdir, "bench.trivial", total)
         woosync = woosync_rate(settings, workdir, total,
                                out.with_suffix(".profile.txt") if profile else None)
+        scaled = [woosync_rate(settings, workdir, total, workers=n)
+                  for n in range(2, workers + 1)]
         result: dict[str, Any] = {
             "run_id": uuid.uuid4().hex[:8], "at": datetime.now(UTC).isoformat(),
             "machine": {"cpus": os.cpu_count()}, "events": total,
@@ -312,6 +335,11 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
                                                    / iterate["events_per_s"], 2),
         }
         result["latency"] = paced
+        result["workers"] = [{"workers": 1, "events_per_s": round(woosync["events_per_s"]),
+                              "rss_mb": round(woosync["rss_mb"], 1)}] + [
+            {"workers": r["workers"], "events_per_s": round(r["events_per_s"]),
+             "rss_mb": round(r["rss_mb"], 1),
+             "speedup": round(r["events_per_s"] / woosync["events_per_s"], 2)} for r in scaled]
         result["settings"] = {"inventory_batch_max": settings.inventory_batch_max,
                               "inventory_batch_seconds": settings.inventory_batch_seconds,
                               "producer_linger_seconds": settings.producer_linger_seconds}

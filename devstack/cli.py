@@ -43,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--seconds", type=float, default=10.0, help="latency run length")
     bench.add_argument("--profile", action="store_true",
                        help="sample woosync's worker with py-spy during the throughput run")
+    bench.add_argument("--workers", type=int, default=2,
+                       help="also measure with 2..N workers sharing the partitions")
 
     bench_erp = sub.add_parser("bench-erp", help="measure ERP command latency and feed delay")
     bench_erp.add_argument("--commands", type=int, default=40)
@@ -187,7 +189,8 @@ def _emulator(args: argparse.Namespace) -> int:
 def _bench(args: argparse.Namespace) -> int:
     from benchmarks.stream_bench import run
 
-    run(count=args.events, rates=args.rate, seconds=args.seconds, profile=args.profile)
+    run(count=args.events, rates=args.rate, seconds=args.seconds, profile=args.profile,
+        workers=args.workers)
     return 0
 
 
