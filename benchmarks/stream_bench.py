@@ -120,6 +120,12 @@ def _metric(port: int, name: str, labels: str) -> float:
                    if line.startswith(f"{name}{{") and labels in line)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (every thread of it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _rss_mb(process: ManagedProcess) -> float:
     assert process.process is not None
     for line in Path(f"/proc/{process.process.pid}/status").read_text().splitlines():
@@ -165,9 +171,10 @@ def _availability_worker(settings: Settings, data_dir: Path, port: int) -> dict[
 
 
 def woosync_rate(settings: Settings, workdir: Path, count: int, profile: Path | None = None,
-                 workers: int = 1) -> dict[str, Any]:
+                 workers: int = 1, broker_pid: int | None = None) -> dict[str, Any]:
     """The hold/ATP agent draining ``count`` events, on ``workers`` workers of one group
-    (sharing the partitions; the rate counts every worker's events)."""
+    (sharing the partitions; the rate counts every worker's events), with the CPU time
+    the workers and the broker used per event meanwhile (the capacity model's inputs)."""
     app_id = f"bench{uuid.uuid4().hex[:6]}"
     ports = [free_port() for _ in range(workers)]
     running = [worker_process(workdir / f"woosync-{workers}w{n}.log", {
@@ -186,20 +193,34 @@ def woosync_rate(settings: Settings, workdir: Path, count: int, profile: Path | 
     try:
         start = None
         deadline = time.monotonic() + 900
-        done = 0.0
+        done = first = 0.0
+        pids = [w.process.pid for w in running if w.process is not None]
+        watched = pids + ([broker_pid] if broker_pid else [])
+        cpu_start: list[float] = []
         while time.monotonic() < deadline:
             done = sum(_metric(port, "woosync_events_in_total", f'topic="{name}"')
                        for port in ports
                        for name in (t.INVENTORY_HOLDS.name, t.ERP_STOCK.name))
             if done and start is None:
-                start = time.monotonic()
+                start, first = time.monotonic(), done
+                cpu_start = [_cpu_seconds(pid) for pid in watched]
             if done >= count:
                 break
             time.sleep(0.2)
         assert start is not None
+        elapsed = time.monotonic() - start
+        cpu = [_cpu_seconds(pid) - before for pid, before in zip(watched, cpu_start,
+                                                                  strict=True)]
+        drained = max(1.0, done - first)
         result: dict[str, Any] = {"workers": workers,
-                                  "events_per_s": done / (time.monotonic() - start),
-                                  "rss_mb": max(_rss_mb(w) for w in running), "events": done}
+                                  "events_per_s": done / elapsed,
+                                  "rss_mb": max(_rss_mb(w) for w in running), "events": done,
+                                  "worker_cpu_us_per_event": round(
+                                      1e6 * sum(cpu[:len(pids)]) / drained),
+                                  "worker_cores": round(sum(cpu[:len(pids)]) / elapsed, 2)}
+        if broker_pid:
+            result["broker_cpu_us_per_event"] = round(1e6 * cpu[-1] / drained)
+            result["broker_cores"] = round(cpu[-1] / elapsed, 2)
         if spy is not None and profile is not None:
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
@@ -296,6 +317,22 @@ def latency(settings: Settings, workdir: Path, rate: float, seconds: float, work
             worker.stop()
 
 
+def _scaling(measured: dict[str, Any], one: dict[str, Any]) -> dict[str, Any]:
+    """One worker count's figures, and what the capacity model (docs/capacity.md)
+    predicts for it from the one-worker run: n workers go n times as fast until the
+    machine's cores are used up by them and the broker at their per-event CPU cost."""
+    n = measured["workers"]
+    cores = os.cpu_count() or 1
+    per_event = (one["worker_cpu_us_per_event"] + one.get("broker_cpu_us_per_event", 0)) / 1e6
+    predicted = min(n * one["events_per_s"], cores / per_event) if per_event else None
+    return {"workers": n, "events_per_s": round(measured["events_per_s"]),
+            "rss_mb": round(measured["rss_mb"], 1),
+            "worker_cores": measured["worker_cores"],
+            "broker_cores": measured.get("broker_cores"),
+            "speedup": round(measured["events_per_s"] / one["events_per_s"], 2),
+            "model_events_per_s": round(predicted) if predicted else None}
+
+
 def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 10.0,
         out: Path = Path("bench-results/stream.json"), profile: bool = False,
         workers: int = 2) -> dict[str, Any]:
@@ -317,9 +354,11 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
         iterate = trivial_rate(settings, workdir, "bench.trivial", total, "iterate")
         send = trivial_rate(settings, workdir, "bench.trivial", total, "send")
         trivial = trivial_rate(settings, workdir, "bench.trivial", total)
+        broker_pid = kafka.process.pid if kafka.process is not None else None
         woosync = woosync_rate(settings, workdir, total,
-                               out.with_suffix(".profile.txt") if profile else None)
-        scaled = [woosync_rate(settings, workdir, total, workers=n)
+                               out.with_suffix(".profile.txt") if profile else None,
+                               broker_pid=broker_pid)
+        scaled = [woosync_rate(settings, workdir, total, workers=n, broker_pid=broker_pid)
                   for n in range(2, workers + 1)]
         result: dict[str, Any] = {
             "run_id": uuid.uuid4().hex[:8], "at": datetime.now(UTC).isoformat(),
@@ -335,11 +374,7 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
                                                    / iterate["events_per_s"], 2),
         }
         result["latency"] = paced
-        result["workers"] = [{"workers": 1, "events_per_s": round(woosync["events_per_s"]),
-                              "rss_mb": round(woosync["rss_mb"], 1)}] + [
-            {"workers": r["workers"], "events_per_s": round(r["events_per_s"]),
-             "rss_mb": round(r["rss_mb"], 1),
-             "speedup": round(r["events_per_s"] / woosync["events_per_s"], 2)} for r in scaled]
+        result["workers"] = [_scaling(r, woosync) for r in [woosync, *scaled]]
         result["settings"] = {"inventory_batch_max": settings.inventory_batch_max,
                               "inventory_batch_seconds": settings.inventory_batch_seconds,
                               "producer_linger_seconds": settings.producer_linger_seconds}
