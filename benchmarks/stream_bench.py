@@ -52,6 +52,8 @@ from streams.settings import Settings, load_settings
 
 SKUS = [f"HOT-{n:02d}" for n in range(1, 25)] + ["MUG", "CAP", "TSHIRT-S", "TSHIRT-M",
                                                    "TSHIRT-L"]
+# The flash sale: this share of the holds on the first HOT SKUs, the rest on any SKU.
+HOT, HOT_SHARE = SKUS[:8], 0.7
 
 
 def _env(ts: datetime, key: str, n: int) -> dict[str, Any]:
@@ -81,7 +83,7 @@ def produce_workload(settings: Settings, count: int, rate: float | None = None) 
     with CanonicalProducer(settings) as producer:
         for n in range(count):
             now = datetime.now(UTC)
-            sku = rng.choice(SKUS[:8]) if rng.random() < 0.7 else rng.choice(SKUS)
+            sku = rng.choice(HOT) if rng.random() < HOT_SHARE else rng.choice(SKUS)
             if n % 1000 == 0:
                 for p in range(settings.partitions):
                     producer.send(t.ERP_STOCK, "erp:bench:heartbeat", "woosync.ErpFeedPolled", {
@@ -184,7 +186,7 @@ def partition_shares(partitions: int) -> list[float]:
     """Each partition's share of the workload's events (produce_workload's SKU mix)."""
     shares = [0.0] * partitions
     for sku in SKUS:
-        share = (0.7 / 8 if sku in SKUS[:8] else 0.0) + 0.3 / len(SKUS)
+        share = (HOT_SHARE / len(HOT) if sku in HOT else 0.0) + (1 - HOT_SHARE) / len(SKUS)
         shares[partition_of(sku.encode(), partitions)] += share
     return shares
 

@@ -40,6 +40,7 @@ log = logging.getLogger("woosync")
 # Sends one encoded record; returns what to await for the broker's acknowledgement.
 Transport = Callable[[TopicSpec, bytes, bytes, int | None], Awaitable[Awaitable[Any]]]
 Handler = Callable[["Inbound"], Awaitable[None]]
+BatchHandler = Callable[[list["Inbound"]], Awaitable[None]]
 
 # Each table partition is a RocksDB database of its own, and Faust's defaults size every
 # one for a table alone on a machine (64 MiB write buffers, three of them, and a 2 GiB
@@ -48,7 +49,6 @@ Handler = Callable[["Inbound"], Awaitable[None]]
 # keep a worker's memory bounded by its partitions, not by its rows.
 ROCKSDB_OPTIONS = {"write_buffer_size": 2 * 2**20, "max_write_buffer_number": 2,
                    "block_cache_size": 8 * 2**20, "block_cache_compressed_size": 0}
-BatchHandler = Callable[[list["Inbound"]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +110,10 @@ class Runtime:
 
     # Each (counter, labels) child looked up once: prometheus_client's labels() takes a
     # lock and builds a key on every call, and these two are counted on every event.
-    _children: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    _children: dict[tuple[Any, str, str], Any] = field(default_factory=dict)
 
     def _count(self, counter: Any, topic: str, name: str) -> None:
-        key = (counter._name, topic, name)
+        key = (counter, topic, name)
         child = self._children.get(key)
         if child is None:
             child = self._children[key] = counter.labels(topic, name)

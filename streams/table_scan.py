@@ -63,11 +63,13 @@ def keys_with_prefix(table: Any, partition: int, prefix: bytes) -> list[bytes]:
     return found
 
 
-def _keys_of(table: Any, partition: int) -> Any:
+def _keys_of(table: Any, partition: int) -> list[Any]:
     """Every key of ``partition``: its own database's keys where it has one (a walk of
-    one partition reads that partition, not every row eight times), else all keys."""
+    one partition reads that partition, not every row eight times), else all keys. Read
+    whole before the walk: it yields to the event loop, and a rebalance meanwhile may
+    close the database under a live iterator."""
     db = _partition_db(table, partition)
-    return db.keys() if db is not None else list(table.keys())
+    return list(db.keys() if db is not None else table.keys())
 
 
 async def rows_in(runtime: Runtime, table: Any, stage: str, partition: int,
