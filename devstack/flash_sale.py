@@ -28,15 +28,19 @@ class SaleStats:
 
 
 async def shoppers(emulator_url: str, products: dict[str, int], seconds: float,
-                   rate: float, stats: SaleStats, rng: random.Random) -> None:
-    """About ``rate`` checkouts a second for ``seconds``; 70 % on the first 8 SKUs."""
+                   rate: float, stats: SaleStats, rng: random.Random,
+                   orders: int | None = None) -> None:
+    """About ``rate`` checkouts a second for ``seconds``; 70 % on the first 8 SKUs.
+    With ``orders``, stop as soon as that many are placed in ``stats`` (shared by every
+    crowd), so a test's load is a number of orders, not whatever a busy machine manages
+    in the time; ``seconds`` is then the cap."""
     skus = sorted(products)
     hot = skus[:8]
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
     async with aiohttp.ClientSession() as session:
         n = 0
-        while loop.time() < end:
+        while loop.time() < end and (orders is None or stats.placed < orders):
             n += 1
             sku = rng.choice(hot) if rng.random() < 0.7 else rng.choice(skus)
             body: dict[str, Any] = {"items": [{"product_id": products[sku],
@@ -59,14 +63,15 @@ async def shoppers(emulator_url: str, products: dict[str, int], seconds: float,
 
 async def stock_counts(erp: TrytonClient, skus: list[str], seconds: float, every: float,
                        stats: SaleStats, rng: random.Random,
-                       counted: tuple[int, int] = (5, 60)) -> None:
+                       counted: tuple[int, int] = (5, 60),
+                       until: asyncio.Event | None = None) -> None:
     """A stock count in a random warehouse every ``every`` seconds (ERP inventories),
     finding between ``counted`` units; 70 % of them on the first 8 SKUs, where the
-    shoppers' demand is."""
+    shoppers' demand is. Stops after ``seconds``, or earlier once ``until`` is set."""
     storage, products = await counting_places(erp, skus)
     loop = asyncio.get_running_loop()
     end = loop.time() + seconds
-    while loop.time() < end:
+    while loop.time() < end and not (until and until.is_set()):
         await asyncio.sleep(every)
         ordered = sorted(skus)
         sku = rng.choice(ordered[:8]) if rng.random() < 0.7 else rng.choice(ordered)
