@@ -122,7 +122,8 @@ def order_policy(settings: Settings, store_id: str) -> OrderPolicy:
     store = settings.stores.get(store_id)
     return OrderPolicy(frozenset(settings.order_send_statuses),
                        store.ship_from if store else "",
-                       dict(store.sku_map) if store else {})
+                       dict(store.sku_map) if store else {},
+                       settings.return_window_days, settings.not_returnable)
 
 
 AGENT = AgentSpec("orders", register, reads=(ORDERS, ORDER_WINDOWS))

@@ -77,7 +77,8 @@ def build_state(settings: Settings, app_id: str, skus: int, holds: int) -> dict[
             producer.send(names[HOLD_LINES.name], key=hold_row(sku, f"woo:{STORE}:{n}-{line}|1"),
                           value=json.dumps(hold.to_json()).encode(), partition=partition)
         held = sum(1 + line % 3 for line in range(count))
-        state = SkuState(sku, {"WH": (Decimal(500), Decimal(500))}, now, Decimal(held),
+        state = SkuState(sku, {"WH": (Decimal(500), Decimal(500))}, now,
+                         {STORE: Decimal(held)},
                          published={STORE: Published(max(0, 500 - held), "instock", False,
                                                      now)})
         producer.send(names[INVENTORY.name], key=sku.encode(),

@@ -35,7 +35,7 @@ from streams.errors import WoosyncError
 # Not sale_stock_quantity: it refuses to quote a sale the warehouse cannot cover, but a
 # store order is already taken and paid; the ERP must record it (oversold or not).
 MODULES = ("sale", "sale_price_list", "account_invoice_stock", "product_price_list",
-           "woosync")
+           "product_price_list_dates", "woosync")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # The throwaway database's admin (tests use it to act as a person in the ERP would).
 ADMIN_PASSWORD = "admin-password"

@@ -30,6 +30,7 @@ def every_agent() -> dict[str, AgentSpec]:
     """Every agent module (and the inventory's pages, which read its tables), by name."""
     from agents import (
         availability,
+        catalog,
         erp_commands,
         erp_feed,
         holds,
@@ -45,8 +46,8 @@ def every_agent() -> dict[str, AgentSpec]:
 
     specs = [trace.AGENT, erp_commands.AGENT, erp_feed.AGENT, woo_normalize.AGENT,
              woo_sweep.AGENT, store_sink.AGENT, stock_owners.AGENT, holds.AGENT,
-             availability.AGENT, orders.AGENT, checkout_web.AGENT, inventory_web.AGENT,
-             order_web.AGENT, risk.AGENT, risk_web.AGENT, dashboard_web.AGENT]
+             availability.AGENT, catalog.AGENT, orders.AGENT, checkout_web.AGENT,
+             inventory_web.AGENT, order_web.AGENT, risk.AGENT, risk_web.AGENT, dashboard_web.AGENT]
     return {spec.name: spec for spec in specs}
 
 

@@ -34,8 +34,10 @@ def feed_stale(settings: Settings, row: dict[str, Any] | None, now: datetime) ->
 
 
 def channels(settings: Settings, sku: str) -> list[Channel]:
-    """Every store's view of one ERP product: its warehouses and its own SKU."""
-    return [Channel(store_id, store.warehouses, store.store_sku(sku))
+    """Every store's view of one ERP product: its warehouses, its own SKU, and the
+    stores whose holds do not reduce its stock (they share no warehouse with it)."""
+    apart = settings.stores_apart
+    return [Channel(store_id, store.warehouses, store.store_sku(sku), apart[store_id])
             for store_id, store in sorted(settings.stores.items())]
 
 

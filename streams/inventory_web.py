@@ -66,6 +66,10 @@ def reservation(runtime: Runtime, state: SkuState, holds: list[tuple[str, Hold]]
                    "counts": counting(state, key, h)}
                   for key, h in holds[:MAX_LISTED]],
         "stores": {c.store: {"atp": str(atp(state, c, rules)),
+                             # The holds that reduce this store's stock: its own and
+                             # those of stores sharing a warehouse with it.
+                             "held": str(held(state, c)),
+                             "warehouses": list(c.warehouses),
                              "published": (lambda p: {"quantity": p.quantity,
                                                       "stock_status": p.status,
                                                       "stale": p.stale, "at": p.at}
@@ -128,7 +132,11 @@ def _read_availability(runtime: Runtime) -> dict[str, Any]:
                      "at": body["envelope"]["observed_at"].isoformat(),
                      "stores": {s["store"]: {"quantity": s["quantity"],
                                              "stock_status": s["stock_status"],
-                                             "stale": s["stale"]} for s in body["stores"]}})
+                                             "stale": s["stale"],
+                                             # None in events from before it was carried
+                                             "atp": None if s.get("atp") is None
+                                             else str(s["atp"])}
+                                for s in body["stores"]}})
     return {"rows": sorted(rows, key=lambda row: str(row["sku"])),
             "undecodable": read.undecodable, "complete": read.complete}
 

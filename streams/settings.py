@@ -39,6 +39,11 @@ class StoreSettings(BaseModel):
     ship_from: str = "WH"
     # Store SKU -> ERP product code, where they differ (default: identical).
     sku_map: dict[str, str] = Field(default_factory=dict)
+    # The ERP price list (by name) whose dated lines are this store's sale prices (None:
+    # the store gets list prices and no sales).
+    price_list: str | None = None
+    # Create a product the ERP has and the store lacks (else it is reported missing).
+    create_products: bool = False
 
     @model_validator(mode="after")
     def _ship_from_is_served(self) -> StoreSettings:
@@ -167,6 +172,12 @@ class Settings(BaseSettings):
     # A worker that stops heartbeating is out of the group after this long, and its
     # partitions go to the others: how long a dead worker's SKUs go unserved.
     session_timeout_seconds: float = Field(default=30.0, ge=6)
+    # Product master: the stores' tax class for each ERP tax class (the product's
+    # accounting category); a product of an unmapped one keeps the store's tax class.
+    tax_classes: dict[str, str] = Field(default_factory=dict)
+    # Every product is judged again this often, so a store gets the next scheduled sale
+    # once one has ended (0: never).
+    catalog_refresh_seconds: float = Field(default=3600.0, ge=0)
     erp_url: str = "http://127.0.0.1:8000"
     erp_database: str = "woosync"
     erp_user: str = "woosync"
@@ -194,6 +205,11 @@ class Settings(BaseSettings):
     # of these statuses (never pending, checkout-draft or failed: nothing is paid).
     order_send_statuses: tuple[str, ...] = DEFAULT_SEND_STATUSES
     sink_batch_max: int = Field(default=500, ge=1)
+    # Returns (a refund with restock): goods are taken back within this many days of
+    # payment (None: any time) and not for ERP codes matching these patterns (fnmatch,
+    # e.g. "HOT-*"). A refused return is still credited, without taking goods back.
+    return_window_days: float | None = Field(default=30.0, gt=0)
+    not_returnable: tuple[str, ...] = ()
 
     @field_validator("order_send_statuses")
     @classmethod
@@ -243,6 +259,15 @@ class Settings(BaseSettings):
     def erp_warehouses(self) -> tuple[str, ...]:
         """Every warehouse some store is served from, in a stable order."""
         return tuple(sorted({wh for store in self.stores.values() for wh in store.warehouses}))
+
+    @cached_property
+    def stores_apart(self) -> dict[str, frozenset[str]]:
+        """Per store, the stores that share none of its warehouses (built once: the hot
+        path asks for every SKU of every batch)."""
+        return {store_id: frozenset(
+                    other_id for other_id, other in self.stores.items()
+                    if not set(other.warehouses) & set(store.warehouses))
+                for store_id, store in self.stores.items()}
 
     def missing_secrets(self, agents: tuple[str, ...] = ()) -> list[str]:
         """The environment variables a worker running ``agents`` (empty: all) needs

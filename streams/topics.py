@@ -68,7 +68,8 @@ INVENTORY_AVAILABILITY = TopicSpec("inventory.availability", "sku",
 ERP_COMMANDS = TopicSpec("erp.commands", "order id",
                          _names("CreateSalesOrder", "CancelSalesOrder", "CreateCreditNote"))
 STORE_COMMANDS = TopicSpec("store.commands", "sku or order id",
-                           _names("SetAvailability", "SetOrderStatus", "AddTracking", "SetPrice"))
+                           _names("SetAvailability", "SetOrderStatus", "AddTracking", "SetPrice",
+                                  "SetProduct"))
 # An order's command results are keyed by its order id, so that they reach the order's
 # row (co-partitioned with commerce.orders); other results by command id.
 DELIVERY_RESULTS = TopicSpec("delivery.results", "order id, or command id",

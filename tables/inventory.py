@@ -11,6 +11,10 @@ its cost does not grow with the number of holds. Available to promise for a stor
     ATP = sum over the store's warehouses of forecast (on hand - allocated)
           - holds - safety stock
 
+where the holds are those taken by stores sharing a warehouse with it: an order of a
+store served only by other warehouses will ship from them, so it does not use this
+store's stock (the sums are therefore kept per store).
+
 where a converted hold (the ERP confirmed its sale) keeps counting until a stock read
 taken after the confirmation has arrived, both times on the ERP's clock: counting an
 order twice for a moment under-sells, counting it zero times oversells. Availability
@@ -70,9 +74,12 @@ class SkuState:
     # warehouse -> (on hand, forecast)
     levels: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     read_at: str | None = None
-    open: Decimal = ZERO  # sum of the holds not converted
-    # hold key "order|line" -> (quantity, confirmed_at): converted after the latest read
-    converting: dict[str, tuple[Decimal, str]] = field(default_factory=dict)
+    # store -> sum of its holds not converted ("": rows kept before holds were summed
+    # per store; they count for every store)
+    open: dict[str, Decimal] = field(default_factory=dict)
+    # hold key "order|line" -> (quantity, confirmed_at, store): converted after the
+    # latest read
+    converting: dict[str, tuple[Decimal, str, str]] = field(default_factory=dict)
     published: dict[str, Published] = field(default_factory=dict)
     # The ERP's list price and the version it came with (ProductObserved), to judge the
     # stores' prices against; None until the ERP's product was read.
@@ -83,11 +90,13 @@ class SkuState:
     demand: Demand = NO_DEMAND
 
     def to_json(self) -> dict[str, Any]:
-        return {"sku": self.sku, "read_at": self.read_at, "open": str(self.open),
+        return {"sku": self.sku, "read_at": self.read_at,
+                "open": {s: str(q) for s, q in self.open.items()},
                 "list_price": list(self.list_price) if self.list_price else None,
                 "shown": self.shown, "demand": self.demand.to_json(),
                 "levels": {w: [str(a), str(b)] for w, (a, b) in self.levels.items()},
-                "converting": {k: [str(q), at] for k, (q, at) in self.converting.items()},
+                "converting": {k: [str(q), at, s]
+                               for k, (q, at, s) in self.converting.items()},
                 "published": {s: [p.quantity, p.status, p.stale, p.at]
                               for s, p in self.published.items()}}
 
@@ -95,10 +104,15 @@ class SkuState:
     def from_json(cls, sku: str, data: dict[str, Any] | None) -> SkuState:
         if not data:
             return cls(sku)
+        open_ = data["open"]
         return cls(sku,
                    {w: (Decimal(a), Decimal(b)) for w, (a, b) in data["levels"].items()},
-                   data["read_at"], Decimal(data["open"]),
-                   {k: (Decimal(q), at) for k, (q, at) in data["converting"].items()},
+                   data["read_at"],
+                   # A row written before the sums were per store: one sum for all.
+                   {"": Decimal(open_)} if isinstance(open_, str) else
+                   {s: Decimal(q) for s, q in open_.items()},
+                   {k: (Decimal(v[0]), v[1], v[2] if len(v) > 2 else "")
+                    for k, v in data["converting"].items()},
                    {s: Published(q, st, stale, at)
                     for s, (q, st, stale, at) in data["published"].items()},
                    tuple(data["list_price"]) if data.get("list_price") else None,
@@ -112,6 +126,9 @@ class Channel:
     store: str
     warehouses: tuple[str, ...]
     store_sku: str
+    # Stores that share no warehouse with this one: their orders ship from stock this
+    # store is not served from, so their holds do not reduce its ATP.
+    apart: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -163,16 +180,28 @@ def account(state: SkuState, key: str, before: Hold | None, after: Hold) -> SkuS
     open_ = state.open
     converting = state.converting
     if before is not None and before.converted_at is None:
-        open_ -= before.quantity
+        open_ = _add(open_, before.store, -before.quantity)
     if after.converted_at is None:
-        open_ += after.quantity
+        open_ = _add(open_, after.store, after.quantity)
     elif before is None or before.converted_at is None:
         # Converted now: it counts until a read taken after the confirmation arrives.
         if counts(after.converted_at, state.read_at):
-            converting = {**converting, key: (after.quantity, after.converted_at)}
+            converting = {**converting,
+                          key: (after.quantity, after.converted_at, after.store)}
     elif key in converting:
-        converting = {**converting, key: (after.quantity, after.converted_at)}
+        converting = {**converting, key: (after.quantity, after.converted_at, after.store)}
     return replace(state, open=open_, converting=converting)
+
+
+def _add(sums: dict[str, Decimal], store: str, quantity: Decimal) -> dict[str, Decimal]:
+    """Per-store sums with ``quantity`` added to one store's (a store at 0 is dropped)."""
+    if not quantity:
+        return sums
+    total = sums.get(store, ZERO) + quantity
+    out = {s: q for s, q in sums.items() if s != store}
+    if total:
+        out[store] = total
+    return out
 
 
 def apply_hold(state: SkuState, kind: str, current: Hold | None, body: dict[str, Any]
@@ -211,14 +240,18 @@ def hold_version(kind: str, body: dict[str, Any]) -> str:
     return str(moment.isoformat())
 
 
-def held(state: SkuState) -> Decimal:
-    return state.open + sum((q for q, at in state.converting.values()
-                             if counts(at, state.read_at)), ZERO)
+def held(state: SkuState, channel: Channel | None = None) -> Decimal:
+    """The units held that the ERP's figure does not count yet: all of them, or those
+    that reduce ``channel``'s stock (taken by stores sharing a warehouse with it)."""
+    apart = channel.apart if channel is not None else frozenset()
+    return (sum((q for s, q in state.open.items() if s not in apart), ZERO)
+            + sum((q for q, at, s in state.converting.values()
+                   if s not in apart and counts(at, state.read_at)), ZERO))
 
 
 def atp(state: SkuState, channel: Channel, policy: Policy) -> Decimal:
     supply = sum((state.levels.get(w, (ZERO, ZERO))[1] for w in channel.warehouses), ZERO)
-    return supply - held(state) - policy.safety_stock
+    return supply - held(state, channel) - policy.safety_stock
 
 
 def is_stale(feed_polled_at: datetime | None, now: datetime, policy: Policy) -> bool:
@@ -300,13 +333,16 @@ def apply_events(state: SkuState, events: list[tuple[str, dict[str, Any]]],
 def availability_changed(state: SkuState, changed: list[StoreAvailability],
                          channels: list[Channel], policy: Policy) -> dict[str, Any]:
     """AvailabilityChanged's fields: the SKU, its ATP for the first store, and every
-    store's value: the ones changed now, and for the others the last one published."""
+    store's value with its own ATP: the ones changed now, and for the others the last
+    one published."""
     now_changed = {c.store for c in changed}
     stores = [{"store": c.store, "quantity": c.quantity, "stock_status": c.status,
                "stale": c.stale} for c in changed]
     stores += [{"store": store, "quantity": p.quantity, "stock_status": p.status,
                 "stale": p.stale}
                for store, p in sorted(state.published.items()) if store not in now_changed]
-    value = atp(state, channels[0], policy) if channels else ZERO
-    return {"sku": state.sku, "atp": value.quantize(Decimal("0.0001")),
+    values = {c.store: atp(state, c, policy).quantize(Decimal("0.0001")) for c in channels}
+    for item in stores:
+        item["atp"] = values.get(str(item["store"]))  # None: a store no longer configured
+    return {"sku": state.sku, "atp": values[channels[0].store] if channels else ZERO,
             "stores": sorted(stores, key=lambda s: str(s["store"]))}

@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from fnmatch import fnmatchcase
 from typing import Any
 
 from tables.order_status import (
@@ -46,6 +47,10 @@ class OrderPolicy:
     send_statuses: frozenset[str]
     warehouse: str  # the ERP warehouse the store ships from
     sku_map: dict[str, str] = field(default_factory=dict)  # store SKU -> ERP code
+    # Returns: goods come back within this many days of payment (None: any time), and
+    # not for ERP codes matching these patterns (fnmatch).
+    return_days: float | None = None
+    not_returnable: tuple[str, ...] = ()
 
     def erp_code(self, store_sku: str) -> str:
         return self.sku_map.get(store_sku, store_sku)
@@ -115,6 +120,7 @@ def apply(state: OrderState, name: str, body: Body, now: datetime, policy: Order
     if "envelope" in body and name not in ("CommandDelivered", "CommandFailed"):
         new = _traced(new, name, body)
     new = _check_edits(new)
+    new = _check_returns(new, policy)
     return _issue(new, now, policy)
 
 
@@ -257,7 +263,8 @@ def _due(state: OrderState, policy: OrderPolicy) -> list[tuple[str, str, str, Bo
     if _allocated(state):
         invoiced = bool(state.invoices)
         for refund_id, refund in sorted(state.refunds.items()):
-            goods_back = refund["restocked"] and any(ln["quantity"] for ln in refund["lines"])
+            goods_back = (_is_return(refund)
+                          and return_refusal(state, refund, policy) is None)
             if goods_back or invoiced:
                 intents.append(f"credit:{refund_id}")
     for shipment_id, shipment in sorted(state.shipments.items()):
@@ -342,6 +349,52 @@ def _check_edits(state: OrderState) -> OrderState:
     return replace(state, notes=notes)
 
 
+def _is_return(refund: Body) -> bool:
+    """A refund with restock of some quantity: the customer sends goods back."""
+    return bool(refund["restocked"]) and any(ln["quantity"] for ln in refund["lines"])
+
+
+def return_refusal(state: OrderState, refund: Body, policy: OrderPolicy) -> str | None:
+    """Why the return policy refuses a return (None: accepted): requested after the
+    window (counted from payment, or from the order when it was never paid), or of a
+    product that is not returnable."""
+    reasons = []
+    snapshot = state.snapshot or {}
+    since = snapshot.get("paid_at") or snapshot.get("created_at")
+    if policy.return_days is not None and since:
+        days = (datetime.fromisoformat(refund["created_at"])
+                - datetime.fromisoformat(str(since))).total_seconds() / 86400
+        if days > policy.return_days:
+            reasons.append(f"requested {days:.0f} days after payment, outside the"
+                           f" {policy.return_days:g}-day return window")
+    barred = sorted({policy.erp_code(ln["sku"] or "") for ln in refund["lines"]
+                     if ln["quantity"] and any(fnmatchcase(policy.erp_code(ln["sku"] or ""),
+                                                           pattern)
+                                               for pattern in policy.not_returnable)})
+    if barred:
+        reasons.append(f"{', '.join(barred)} not returnable")
+    return "; ".join(reasons) or None
+
+
+def _check_returns(state: OrderState, policy: OrderPolicy) -> OrderState:
+    """Each return's verdict as a note: accepted (the ERP takes the goods back through
+    a return sale) or refused with the reason (the refund is credited, no goods come
+    back). Set from the refund, so a replay writes the same note."""
+    notes = dict(state.notes)
+    for refund_id, refund in state.refunds.items():
+        if not _is_return(refund):
+            continue
+        refusal = return_refusal(state, refund, policy)
+        notes[f"return:{refund_id}"] = (
+            "return accepted: the ERP takes the goods back (a return sale; they count"
+            " again once received)" if refusal is None else
+            f"return refused by policy: {refusal}; the refund is credited, the goods are"
+            " not taken back")
+    if notes == state.notes:
+        return state
+    return replace(state, notes=notes)
+
+
 # -- building commands ----------------------------------------------------------------
 
 
@@ -363,6 +416,7 @@ def _sale_fields(state: OrderState, policy: OrderPolicy) -> Body:
                       "quantity": quantity.quantize(FOUR), "unit_price": unit,
                       "description": line["name"] or (line["sku"] or "")})
     return {"warehouse": policy.warehouse, "currency": snap["currency"],
+            "customer_id": int(snap.get("customer_id") or 0),
             "billing": snap["billing"], "shipping": snap["shipping"], "lines": lines,
             "shipping_total": Decimal(snap["shipping_total"]).quantize(FOUR),
             "total": Decimal(snap["total"]).quantize(FOUR)}
@@ -371,7 +425,7 @@ def _sale_fields(state: OrderState, policy: OrderPolicy) -> Body:
 def _credit_fields(state: OrderState, refund_id: str, refund: Body, policy: OrderPolicy
                    ) -> Body:
     return {"refund_id": refund_id, "amount": Decimal(refund["amount"]).quantize(FOUR),
-            "restock": refund["restocked"],
+            "restock": _is_return(refund) and return_refusal(state, refund, policy) is None,
             "lines": [{"line_id": ln["line_id"], "sku": policy.erp_code(ln["sku"] or ""),
                        "quantity": Decimal(ln["quantity"]).quantize(FOUR),
                        "amount": Decimal(ln["amount"]).quantize(FOUR)}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tables.catalog import CatalogRow
 from tables.divergence import Window
 from tables.holds import OrderHolds
 from tables.inventory import Hold, SkuState
@@ -52,8 +53,11 @@ ORDER_WINDOWS = TableSpec("order_windows", "<order id>[|<refund or intent>]|<kin
 STOCK_WINDOWS = TableSpec("stock_windows", "<ERP SKU>|<store>|stock", Window,
                           writer="availability")
 
+# A product's last ERP version and the fields last sent to each store (tables.catalog).
+CATALOG = TableSpec("catalog", "ERP SKU", CatalogRow, writer="catalog")
+
 ALL: tuple[TableSpec, ...] = (INVENTORY, HOLD_LINES, ORDER_HOLDS, WOO_VERSIONS, STOCK_OWNERS,
-                              ORDERS, ORDER_WINDOWS, STOCK_WINDOWS)
+                              ORDERS, ORDER_WINDOWS, STOCK_WINDOWS, CATALOG)
 
 
 def feed_key(partition: int) -> bytes:

@@ -80,8 +80,11 @@ def raised_by_store(state: SkuState, fact: Fact, now: datetime) -> bool:
 def recompute(state: SkuState, holds: list[Hold]) -> SkuState:
     """The row with its sums taken again from its holds (tables.inventory.account's
     rules: an unconverted hold counts; a converted one until a read covers it)."""
-    open_ = sum((h.quantity for h in holds if h.converted_at is None), ZERO)
-    converting = {str(n): (h.quantity, h.converted_at) for n, h in enumerate(holds)
+    open_: dict[str, Decimal] = {}
+    for h in holds:
+        if h.converted_at is None and h.quantity:
+            open_[h.store] = open_.get(h.store, ZERO) + h.quantity
+    converting = {str(n): (h.quantity, h.converted_at, h.store) for n, h in enumerate(holds)
                   if h.converted_at is not None and counts(h.converted_at, state.read_at)}
     return replace(state, open=open_, converting=converting)
 

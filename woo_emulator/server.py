@@ -255,9 +255,18 @@ class Emulator:
 
     def _product_values(self, body: dict[str, Any]) -> dict[str, Any]:
         values: dict[str, Any] = {}
-        for name in ("name", "sku", "status", "backorders", "type"):
+        for name in ("name", "sku", "status", "backorders", "type", "description",
+                     "tax_class"):
             if name in body:
                 values[name] = body[name]
+        for name, key in (("date_on_sale_from_gmt", "sale_from"),
+                          ("date_on_sale_to_gmt", "sale_to")):
+            if name in body:  # "" or null clears the date
+                values[key] = (datetime.fromisoformat(body[name]).replace(tzinfo=UTC)
+                               if body[name] else None)
+        if "meta_data" in body:
+            # Updated by key, as WooCommerce's update_meta_data does.
+            values["meta"] = {str(m["key"]): m.get("value") for m in body["meta_data"]}
         if "regular_price" in body:
             values["regular_price"] = Decimal(body["regular_price"] or "0")
         if "sale_price" in body:

@@ -46,10 +46,22 @@ class Product:
     variations: list[int] = field(default_factory=list)
     date_created: datetime = field(default_factory=lambda: datetime.now(UTC))
     date_modified: datetime = field(default_factory=lambda: datetime.now(UTC))
+    description: str = ""
+    tax_class: str = ""
+    # A scheduled sale: the sale price applies from/to these moments (None: open).
+    sale_from: datetime | None = None
+    sale_to: datetime | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def price(self) -> Decimal:
-        return self.sale_price if self.sale_price is not None else self.regular_price
+    def on_sale(self, now: datetime) -> bool:
+        """WooCommerce's ``is_on_sale``: a sale price inside its dates."""
+        return (self.sale_price is not None
+                and (self.sale_from is None or self.sale_from <= now)
+                and (self.sale_to is None or now <= self.sale_to))
+
+    def price_at(self, now: datetime) -> Decimal:
+        return self.sale_price if self.sale_price is not None and self.on_sale(now) \
+            else self.regular_price
 
 
 @dataclass
@@ -154,7 +166,8 @@ class Store:
 
     def update_product(self, product: Product, values: dict[str, Any]) -> Product:
         for name, value in values.items():
-            setattr(product, name, value)
+            # Meta is updated by key; other meta stays.
+            setattr(product, name, {**product.meta, **value} if name == "meta" else value)
         if product.manage_stock is False:
             product.stock_quantity = None
         product.date_modified = self._now()
@@ -212,7 +225,7 @@ class Store:
             lines.append(LineItem(
                 id=self.next_id(), product_id=product.parent_id or product.id,
                 variation_id=product.id if product.type == "variation" else 0,
-                quantity=quantity, price=product.price, sku=product.sku or None,
+                quantity=quantity, price=product.price_at(self._now()), sku=product.sku or None,
                 name=product.name))
         now = self._now()
         order = Order(id=self.next_id(), status="pending", created_via=created_via,

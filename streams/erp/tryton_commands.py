@@ -151,7 +151,8 @@ class TrytonCommands:
 
     async def _sale_values(self, cmd: dict[str, Any]) -> dict[str, Any]:
         products = await self._products([line["sku"] for line in cmd["lines"]])
-        party, address = await self._customer(cmd["billing"], cmd["shipping"])
+        party, address = await self._customer(cmd["store"], cmd.get("customer_id") or 0,
+                                              cmd["billing"], cmd["shipping"])
         lines = []
         for line in cmd["lines"]:
             product = products[line["sku"]]
@@ -207,27 +208,31 @@ class TrytonCommands:
             self._warehouses[code] = found[0]
         return self._warehouses[code]
 
-    async def _customer(self, billing: dict[str, str], shipping: dict[str, str]
-                        ) -> tuple[int, int]:
-        """The party of this e-mail address (made on first order) and an address."""
+    async def _customer(self, store: str, customer_id: int, billing: dict[str, str],
+                        shipping: dict[str, str]) -> tuple[int, int]:
+        """The order's party and its shipping address. The party is found by the store's
+        customer id (kept as a party identifier ``woo:<store>:customer:<id>``), then by
+        e-mail; made on a first order. A guest (customer id 0) is matched by e-mail
+        alone. An address the party does not have yet is added to it, so a customer who
+        moves stays one party. Nothing personal is logged or put in errors."""
         email = billing.get("email") or ""
-        name = (" ".join(p for p in (billing["first_name"], billing["last_name"]) if p)
-                or billing["company"] or email or "Web customer")
-        street = "\n".join(p for p in (shipping["address_1"], shipping["address_2"]) if p)
-        address = {"street": street, "city": shipping["city"],
-                   "postal_code": shipping["postcode"]}
-        mechanisms = [{"type": "email", "value": email}] if email else []
+        identifier = f"woo:{store}:customer:{customer_id}" if customer_id else None
+        address = {"street": "\n".join(p for p in (shipping["address_1"],
+                                                   shipping["address_2"]) if p),
+                   "city": shipping["city"], "postal_code": shipping["postcode"]}
         for attempt in range(3):
-            if email:
-                found = await self.client.model(
-                    "party.party", "search_read", [("contact_mechanisms.value", "=", email)],
-                    0, 1, None, ["addresses"])
-                if found and found[0]["addresses"]:
-                    return found[0]["id"], found[0]["addresses"][0]
+            party = await self._party(identifier, email)
+            if party is not None:
+                break
+            name = (" ".join(p for p in (billing["first_name"], billing["last_name"]) if p)
+                    or billing["company"] or email or "Web customer")
             try:
-                party_id, = await self.client.model("party.party", "create", [{
+                party, = await self.client.model("party.party", "create", [{
                     "name": name, "addresses": [["create", [address]]],
-                    "contact_mechanisms": [["create", mechanisms]],
+                    "contact_mechanisms": [["create", [{"type": "email", "value": email}]
+                                            if email else []]],
+                    "identifiers": [["create", [{"code": identifier}] if identifier
+                                     else []]],
                 }])
                 break
             except TrytonUserError as exc:
@@ -235,8 +240,39 @@ class TrytonCommands:
                 # Tryton's sequence (seen on SQLite): look again, then try again.
                 if "unique" not in str(exc) or attempt == 2:
                     raise
-        read = await self.client.model("party.party", "read", [party_id], ["addresses"])
-        return party_id, read[0]["addresses"][0]
+        assert party is not None
+        return party, await self._address(party, address)
+
+    async def _party(self, identifier: str | None, email: str) -> int | None:
+        if identifier is not None:
+            found = await self.client.model(
+                "party.identifier", "search_read", [("code", "=", identifier)], 0, 1, None,
+                ["party"])
+            if found:
+                return int(found[0]["party"])
+        if not email:
+            return None
+        parties = await self.client.model(
+            "party.party", "search", [("contact_mechanisms.value", "=", email)], 0, 1,
+            [("id", "ASC")])
+        if not parties:
+            return None
+        if identifier is not None:  # known by e-mail: now by its store customer id too
+            await self.client.model("party.identifier", "create",
+                                    [{"party": parties[0], "code": identifier}])
+        return int(parties[0])
+
+    async def _address(self, party: int, address: dict[str, str]) -> int:
+        """The party's address equal to ``address``, added when it has none."""
+        known = await self.client.model(
+            "party.address", "search_read", [("party", "=", party)], 0, None,
+            [("id", "ASC")], ["street", "city", "postal_code"])
+        for row in known:
+            if all((row.get(k) or "") == (v or "") for k, v in address.items()):
+                return int(row["id"])
+        await self.client.model("party.party", "write", [party],
+                                {"addresses": [["create", [address]]]})
+        return await self._address(party, address)
 
     # -- refunds -----------------------------------------------------------------
 

@@ -22,12 +22,15 @@ reads the same rows again from the same cursors.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streams.erp.adapter import ChangeBatch, RawRecord
 from streams.erp.tryton_rpc import TrytonClient, dumps
+
+log = logging.getLogger(__name__)
 
 PAGE = 500
 MAX_ROWS = 5000
@@ -47,13 +50,24 @@ READS: dict[str, tuple[list[Any], list[str]]] = {
         "last_modified_at"]),
     "stock.move": ([], ["product.code", "last_modified_at"]),
     "product.product": ([("code", "!=", None)], [
-        "code", "active", "template.name", "template.list_price", "last_modified_at"]),
+        "code", "active", "description", "template.name", "template.list_price",
+        "template.code", "template.products", "template.woosync_discountable",
+        "template.account_category.name", "last_modified_at"]),
     "product.template": ([], ["last_modified_at"]),
+    # A price list line changed: its product's (or, for a line of no one product, every
+    # product's) sale prices are read again.
+    "product.price_list.line": ([], ["product", "last_modified_at"]),
 }
 
 
 def _to_utc(naive: datetime) -> datetime:
     return naive.replace(tzinfo=UTC)
+
+
+def _stamp(row: dict[str, Any], changed_at: datetime | None) -> None:
+    """A product's version is the latest change that alters what it publishes."""
+    if changed_at is not None and changed_at > row["last_modified_at"]:
+        row["last_modified_at"] = changed_at
 
 
 def cursor_position(cursor: str) -> tuple[datetime, int | None]:
@@ -95,7 +109,8 @@ class TrytonFeed:
         records += await self._shipments(changed["stock.shipment.out"], polled_at)
         records += self._records("account.invoice", changed["account.invoice"], polled_at)
         records += await self._products(changed["product.product"],
-                                        changed["product.template"], polled_at)
+                                        changed["product.template"],
+                                        changed["product.price_list.line"], polled_at)
         skus = {(row.get("product.") or {}).get("code") for row in changed["stock.move"]}
         records += await self.stock_levels(sorted(s for s in skus if s))
         stats = {model: len(rows) for model, rows in changed.items()}
@@ -175,18 +190,39 @@ class TrytonFeed:
                 for row in rows]
 
     async def _products(self, products: list[dict[str, Any]], templates: list[dict[str, Any]],
-                        read_at: datetime) -> list[RawRecord]:
+                        lines: list[dict[str, Any]], read_at: datetime) -> list[RawRecord]:
+        """Changed products, with the variants of changed templates and the products of
+        changed price list lines, each stamped with the latest of those changes (its
+        version) and carrying its sale prices."""
         by_id = {p["id"]: p for p in products}
+        fields = READS["product.product"][1]
         if templates:
             # A price or name change is on the template: re-read its variants.
             variants = await self.client.model(
                 "product.product", "search_read",
                 [("template", "in", [t["id"] for t in templates]), ("code", "!=", None)],
-                0, None, None, READS["product.product"][1])
+                0, None, None, fields)
             template_time = {t["id"]: t["last_modified_at"] for t in templates}
             for variant in variants:
-                changed_at = template_time.get((variant.get("template.") or {}).get("id"))
-                if changed_at and changed_at > variant["last_modified_at"]:
-                    variant["last_modified_at"] = changed_at
+                _stamp(variant, template_time.get((variant.get("template.") or {}).get("id")))
                 by_id[variant["id"]] = variant
+        if lines:
+            ids = {line["product"] for line in lines}
+            domain: list[Any] = [("code", "!=", None)]
+            if None not in ids:  # else a line for a category or for all: every product
+                domain.append(("id", "in", sorted(ids)))
+            newest = max(line["last_modified_at"] for line in lines)
+            for product in await self.client.model("product.product", "search_read", domain,
+                                                   0, None, None, fields):
+                _stamp(product, newest)
+                by_id.setdefault(product["id"], product)
+                _stamp(by_id[product["id"]], newest)
+        if by_id:
+            answer = await self.client.model("woosync.feed", "sale_prices",
+                                             sorted({p["code"] for p in by_id.values()}))
+            for code, price_list, message in answer["errors"]:
+                log.warning("ERP price list %r: no price for %s: %s", price_list, code,
+                            message)
+            for product in by_id.values():
+                product["sales"] = answer["prices"].get(product["code"], [])
         return self._records("product.product", list(by_id.values()), read_at)

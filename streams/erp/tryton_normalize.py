@@ -11,7 +11,7 @@ replayed record produces the same event id.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,14 @@ def _utc(moment: datetime) -> datetime:
 
 def _money(value: Any) -> Decimal:
     return Decimal(str(value or 0)).quantize(FOUR)
+
+
+def _date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value
+    raise TypeError(f"not a date: {value!r}")
 
 
 def _env(model: str, record_id: str, changed_at: datetime, read_at: datetime,
@@ -150,11 +158,24 @@ def _product(row: dict[str, Any], record_id: str, changed_at: datetime, read_at:
              ) -> CanonicalOutput:
     template = row.get("template.") or {}
     sku = row["code"]
+    category = template.get("account_category.") or {}
+    discountable = template.get("woosync_discountable")
     body = {"envelope": _env("product.product", record_id, changed_at, read_at, sku),
             "sku": sku, "erp_id": record_id, "name": template.get("name", ""),
             "active": bool(row.get("active", True)),
             "list_price": _money(template.get("list_price")), "sale_price": None,
-            "sale_from": None, "sale_to": None, "tax_class": None, "modified_at": changed_at}
+            "sale_from": None, "sale_to": None,
+            # The ERP's tax class is the product's accounting category (its taxes).
+            "tax_class": category.get("name"), "modified_at": changed_at,
+            "description": row.get("description") or None,
+            "discountable": True if discountable is None else bool(discountable),
+            "sales": [{"price_list": str(name), "price": _money(price),
+                       "starts": _date(starts), "ends": _date(ends)}
+                      for name, price, starts, ends in row.get("sales") or []],
+            # Several variants of one template: a variable product in the store.
+            "template": (template.get("code") or None)
+            if len(template.get("products") or []) > 1 else None,
+            "attributes": {}}
     return CanonicalOutput(topics.ERP_CATALOG, sku, "woosync.ProductObserved", body)
 
 

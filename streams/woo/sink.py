@@ -1,9 +1,9 @@
 """Applying store commands to WooCommerce stores through their REST API.
 
 Consumes a batch of canonical store commands (SetAvailability, SetOrderStatus,
-AddTracking, SetPrice); produces one Report per command (its delivery: done, refused, failed, or
-superseded). Availability within a batch is coalesced per SKU and sent as absolute
-values through batch endpoints (streams.woo.sink_plan). A SKU is looked up once per
+AddTracking, SetPrice, SetProduct); produces one Report per command (its delivery: done,
+refused, failed, or superseded). Availability within a batch is coalesced per SKU and
+sent as absolute values through batch endpoints (streams.woo.sink_plan). A SKU is looked up once per
 store (``GET /products?sku=``); a variation whose stock its parent manages is written on
 the parent (tables.stock). While a store is unavailable (429, 5xx, no answer) its
 circuit breaker holds the caller, so the backlog waits in Kafka instead of failing.
@@ -146,8 +146,9 @@ class StoreSink:
             self._report(command, Delivery(0, rejected=f"unknown store {store!r}"))
             return
         client = self.stores[store]
-        if command.short_name == "SetPrice":
-            delivery = await self.deliverers[store].deliver(partial(_set_price, client, body))
+        if command.short_name in ("SetPrice", "SetProduct"):
+            setter = _set_price if command.short_name == "SetPrice" else _set_product
+            delivery = await self.deliverers[store].deliver(partial(setter, client, body))
             self._report(command, delivery)
             return
         try:
@@ -191,6 +192,35 @@ async def _set_price(client: WooClient, command: dict[str, Any]) -> str:
                 body[name] = command[field].strftime("%Y-%m-%dT%H:%M:%S")
     await client.request("PUT", path, body=body)
     return f"{path}: regular price {body['regular_price']}"
+
+
+async def _set_product(client: WooClient, command: dict[str, Any]) -> str:
+    """The fields that changed, on the product itself (a variation's on the variation);
+    ``meta:<key>`` fields as product meta (updated by key). A product the store lacks is
+    created when the command says so, else refused."""
+    body: dict[str, Any] = {}
+    meta = []
+    for name, value in sorted(command["fields"].items()):
+        if name.startswith("meta:"):
+            meta.append({"key": name.removeprefix("meta:"), "value": value})
+        else:
+            body[name] = value
+    if meta:
+        body["meta_data"] = meta
+    found = await client.get("/products", sku=command["sku"])
+    if not found:
+        if not command["create"]:
+            raise WooRejected(404, "woosync_no_product",
+                              f"no product with SKU {command['sku']!r}")
+        created, _ = await client.request("POST", "/products", body={
+            "sku": command["sku"], "type": "simple", **body})
+        return f"/products/{created.get('id')}: created {command['sku']}"
+    product = found[0]
+    own, parent = int(product["id"]), int(product.get("parent_id") or 0)
+    path = (f"/products/{parent}/variations/{own}" if product.get("type") == "variation"
+            else f"/products/{own}")
+    await client.request("PUT", path, body=body)
+    return f"{path}: {', '.join(sorted(command['fields']))}"
 
 
 async def _set_status(client: WooClient, woo_id: int, status: str) -> str:

@@ -67,7 +67,7 @@ async def test_a_released_hold_is_pruned_and_its_replay_dropped(make_harness: An
         await h.until(lambda: holds.get(hold_row("MUG", "woo:demo:3|1")))
     assert not holds.get(hold_row("MUG", "woo:demo:1|1"))
     state = SkuState.from_json("MUG", table.get(b"MUG"))
-    assert state.open == Decimal(3)  # orders 2 and 3; not the replayed order 1
+    assert state.open == {"demo": Decimal(3)}  # orders 2 and 3; not the replayed order 1
     dropped = h.runtime.metrics.replays_dropped.labels("availability")._value.get()
     assert dropped == 1
 
@@ -78,6 +78,6 @@ def test_a_hold_is_settled_once_released_or_converted_and_read() -> None:
     state = SkuState("MUG")
     assert settled_since(state, "o|1", Hold(Decimal(2), "demo", "v1")) is None
     assert settled_since(state, "o|1", Hold(Decimal(0), "demo", "v2")) == "v2"
-    converting = SkuState("MUG", converting={"o|1": (Decimal(2), "c1")})
+    converting = SkuState("MUG", converting={"o|1": (Decimal(2), "c1", "demo")})
     assert settled_since(converting, "o|1", Hold(Decimal(2), "demo", "v1", "c1")) is None
     assert settled_since(state, "o|1", Hold(Decimal(2), "demo", "a", "c1")) == "c1"

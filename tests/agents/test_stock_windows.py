@@ -114,7 +114,7 @@ async def test_the_audit_finds_a_sum_that_drifted_from_the_holds(make_harness: A
             "MUG", NOW, Decimal(40))), key=b"MUG")
         await agent.put(h.encode("woosync.HoldSet", _hold("HoldSet", "woo:demo:1", 3, NOW)),
                         key=b"MUG")
-        await h.until(lambda: SkuState.from_json("MUG", table.get(b"MUG")).open == 3)
+        await h.until(lambda: SkuState.from_json("MUG", table.get(b"MUG")).open == {"demo": 3})
         # In agreement: the audit finds nothing to remember.
         await availability._audit(h.runtime, table, holds, windows, partitions={0})
         assert not windows.get(b"MUG|demo|atp")
@@ -122,7 +122,7 @@ async def test_the_audit_finds_a_sum_that_drifted_from_the_holds(make_harness: A
         # The row's sum drifts (a hold counted twice, say) and the next stock read
         # publishes from it: the audit sees the publication disagree with the holds.
         state = SkuState.from_json("MUG", table.get(b"MUG"))
-        table[b"MUG"] = replace(state, open=Decimal(6)).to_json()
+        table[b"MUG"] = replace(state, open={"demo": Decimal(6)}).to_json()
         await agent.put(h.encode("woosync.StockLevelObserved", samples.stock_level_observed(
             "MUG", NOW + timedelta(seconds=1), Decimal(41))), key=b"MUG")
         await h.until(lambda: SkuState.from_json("MUG", table.get(b"MUG")).read_at != (

@@ -117,15 +117,19 @@ class Stack:
             return int(exc.code), json.loads(exc.read())
 
 
-@pytest.fixture
-def stack(settings: Settings, tryton: TrytonServer, tmp_path: Path,
-          request: pytest.FixtureRequest) -> Iterator[Stack]:
-    store = f"flash{uuid.uuid4().hex[:6]}"
-    emulator = EmulatorThread(EmulatorConfig(time_scale=0.05),
-                              catalogue=seed_data.store_catalogue()).start()
-    stores = {store: {"rest_url": emulator.api, "consumer_key": "ck_demo",
-                      "consumer_secret": "cs_demo", "webhook_secret": SECRET,
-                      "warehouses": ["WH", "WH2"], "ship_from": "WH"}}
+def store_config(emulator: EmulatorThread, warehouses: tuple[str, ...] = ("WH", "WH2"),
+                 ship_from: str = "WH", **more: Any) -> dict[str, Any]:
+    """One store's settings: the emulator's REST keys and the stack's webhook secret."""
+    return {"rest_url": emulator.api, "consumer_key": "ck_demo",
+            "consumer_secret": "cs_demo", "webhook_secret": SECRET,
+            "warehouses": list(warehouses), "ship_from": ship_from, **more}
+
+
+def start_worker(settings: Settings, tryton: TrytonServer, tmp_path: Path,
+                 request: pytest.FixtureRequest, stores: dict[str, Any]) -> ManagedProcess:
+    """A worker with fast feeds serving ``stores``; a test marked ``fresh`` starts it at
+    the end of the topics, one marked ``orders`` has store orders sent to the ERP, and
+    ``env`` markers add settings."""
     env = {**worker_env(settings, send_orders=bool(request.node.get_closest_marker("orders"))),
            "WOOSYNC_STORES": json.dumps(stores),
            "WOOSYNC_ERP_URL": tryton.url, "WOOSYNC_ERP_POLL_INTERVAL": "0.5",
@@ -137,16 +141,29 @@ def stack(settings: Settings, tryton: TrytonServer, tmp_path: Path,
                "fresh") else "earliest"}
     extra = request.node.get_closest_marker("env")
     env.update(extra.kwargs if extra else {})
-    worker = worker_process(tmp_path / "worker.log", env).start(WORKER_READY)
+    return worker_process(tmp_path / "worker.log", env).start(WORKER_READY)
+
+
+def hook_up(emulator: EmulatorThread, settings: Settings, store: str) -> None:
+    """The store's order webhooks pointed at the worker's ingress for ``store``."""
     ingress = f"http://127.0.0.1:{settings.web_port}/webhooks/woocommerce/{store}"
     hooks = emulator.emulator.webhooks
     for n, topic in enumerate(("order.created", "order.updated")):
         hooks.hooks[100 + n] = Webhook(100 + n, topic, topic, ingress, SECRET)
+
+
+@pytest.fixture
+def stack(settings: Settings, tryton: TrytonServer, tmp_path: Path,
+          request: pytest.FixtureRequest) -> Iterator[Stack]:
+    store = f"flash{uuid.uuid4().hex[:6]}"
+    emulator = EmulatorThread(EmulatorConfig(time_scale=0.05),
+                              catalogue=seed_data.store_catalogue()).start()
+    worker = start_worker(settings, tryton, tmp_path, request,
+                          {store: store_config(emulator)})
+    hook_up(emulator, settings, store)
     yield Stack(store, emulator, worker, settings)
     worker.stop()
     emulator.stop()
-
-
 
 
 def erp_settings(server: TrytonServer) -> Settings:

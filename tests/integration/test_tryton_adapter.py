@@ -245,3 +245,64 @@ async def test_a_credit_note_left_tagged_in_draft_is_finished_on_retry(
     notes = await _credit_notes(erp_admin, refund["refund_id"])
     assert [(n["id"], n["total_amount"], n["state"]) for n in notes] == [
         (credit_id, Decimal("-7.00"), "posted")]
+
+
+async def test_a_customer_who_orders_twice_from_a_new_address_is_one_party(
+    adapter: TrytonAdapter, erp_admin: TrytonClient
+) -> None:
+    """Matched by the store's customer id, then by e-mail; a new address is added to the
+    party, an old one reused; a guest with the same e-mail is the same party."""
+    store = f"t{uuid.uuid4().hex[:8]}"
+    email = f"ada-{uuid.uuid4().hex[:6]}@example.com"
+
+    async def order(number: int, customer: int, city: str, mail: str = email) -> int:
+        body = samples.create_sales_order(f"woo:{store}:{number}", NOW, [("MUG", 1)])
+        for side in ("billing", "shipping"):
+            body[side] = {**body[side], "email": mail, "city": city,
+                          "address_1": "5 Rue Neuve"}
+        body["customer_id"] = customer
+        await adapter.execute(_cmd(body))
+        sale, = await erp_admin.model(
+            "sale.sale", "search_read", [("woosync_reference", "=", f"woo:{store}:{number}")],
+            0, 1, None, ["party", "shipment_address.city"])
+        assert sale["shipment_address."]["city"] == city
+        return int(sale["party"])
+
+    first = await order(1, 42, "Lyon")
+    assert await order(2, 42, "Paris") == first  # moved: same party, new address
+    assert await order(3, 42, "Lyon") == first  # back: the old address again
+    # The same customer id under another e-mail is still the same customer.
+    assert await order(4, 42, "Paris", mail=f"new-{email}") == first
+    assert await order(5, 0, "Nice") == first  # a guest, by e-mail
+    addresses = await erp_admin.model("party.address", "search_read",
+                                      [("party", "=", first)], 0, None, None, ["city"])
+    assert sorted(a["city"] for a in addresses) == ["Lyon", "Nice", "Paris"]
+    identifiers = await erp_admin.model("party.identifier", "search_read",
+                                        [("party", "=", first)], 0, None, None, ["code"])
+    assert [i["code"] for i in identifiers] == [f"woo:{store}:customer:42"]
+    # Someone else with another e-mail and no account is another party.
+    assert await order(6, 0, "Lyon", mail=f"other-{email}") != first
+
+
+async def test_returned_goods_count_again_only_once_the_erp_receives_them(
+    adapter: TrytonAdapter, erp_admin: TrytonClient
+) -> None:
+    """Tryton's forecast counts a confirmed return at once; the feed's available does
+    not until the return shipment is received."""
+    async def available() -> float:
+        read = await erp_admin.model("woosync.feed", "stock_levels", ["HOT-04"], ["WH"])
+        return float(read["levels"]["HOT-04"]["WH"][1])
+
+    order_id = _order_id()
+    await adapter.execute(_cmd(samples.create_sales_order(
+        order_id, NOW, [("HOT-04", 3)], shipping=Decimal(0))))
+    sold = await available()
+    refund = samples.create_credit_note(order_id, 1, NOW, [("HOT-04", 2)], Decimal("47.76"))
+    await adapter.execute(_cmd(refund, "woosync.CreateCreditNote"))
+    assert await available() == sold  # promised back, not in yet
+    returned, = await erp_admin.model(
+        "sale.sale", "search_read", [("woosync_reference", "=", refund["refund_id"])], 0, 1,
+        None, ["shipment_returns"])
+    await erp_admin.model("stock.shipment.out.return", "receive",
+                          returned["shipment_returns"])
+    assert await available() == sold + 2

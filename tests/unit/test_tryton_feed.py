@@ -4,6 +4,7 @@ pages, bounded polls that catch up, and nothing remembered as seen until acknowl
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,7 +39,9 @@ class MemoryTryton:
     def __init__(self) -> None:
         self.rows: dict[str, list[dict[str, Any]]] = {
             m: [] for m in ("sale.sale", "stock.shipment.out", "account.invoice",
-                            "stock.move", "product.product", "product.template")}
+                            "stock.move", "product.product", "product.template",
+                            "product.price_list.line")}
+        self.sales: dict[str, list[Any]] = {}
         self.before_call: Any = None
         self.fail_stock_levels = False
         self.calls = 0
@@ -53,6 +56,9 @@ class MemoryTryton:
             if self.fail_stock_levels:
                 raise TrytonUnavailable("connection refused")
             return {"read_at": T0 + timedelta(minutes=10), "levels": {s: {} for s in args[0]}}
+        if method == "sale_prices":
+            return {"prices": {code: self.sales.get(code, []) for code in args[0]},
+                    "errors": []}
         domain, offset, limit = args[0], args[1], args[2]
         rows = sorted((r for r in self.rows[model] if _matches(r, domain)),
                       key=lambda r: (r["last_modified_at"], r["id"]))
@@ -130,3 +136,25 @@ async def test_records_read_but_never_acknowledged_are_read_again() -> None:
     cursor = batch.cursors["sale.sale"]
     assert cursor == T0.isoformat()
     assert (await feed.read_changes(batch.cursors)).records == []
+
+
+async def test_a_changed_price_list_line_republishes_its_product_with_its_sales() -> None:
+    """A sale price is on a price list line, not on the product: the line's change
+    re-reads the product, carrying its sale prices, with the line's time as version."""
+    erp = MemoryTryton()
+    erp.rows["product.product"] = [
+        {"id": 1, "code": "MUG", "last_modified_at": T0},
+        {"id": 2, "code": "CAP", "last_modified_at": T0}]
+    feed = TrytonFeed(erp, ("WH",))  # type: ignore[arg-type]
+    batch = await feed.read_changes({})
+    feed.acknowledge(batch)
+    cursors = dict(batch.cursors)
+    erp.sales["MUG"] = [["Summer", "7.50", None, None]]
+    erp.rows["product.price_list.line"] = [
+        {"id": 9, "product": 1, "last_modified_at": T0 + timedelta(minutes=5)}]
+    batch = await feed.read_changes(cursors)
+    products = [r for r in batch.records if r.model == "product.product"]
+    assert [r.record_id for r in products] == ["1"]
+    body = json.loads(products[0].body)
+    assert body["sales"] == [["Summer", "7.50", None, None]]
+    assert body["last_modified_at"]["minute"] == 5  # the line's change is its version
