@@ -5,6 +5,12 @@ each store the fields that changed since last sent to it: SetProduct on
 product where the store is configured to). Table CATALOG (key: ERP SKU): the product's
 last version, what the row keeps of it, and the fields last sent to each store.
 
+Edits against the grain: it also reads ``commerce.products`` (StorefrontProductObserved,
+a store's own snapshot of a product) and judges the store's name, sale price and status
+against what was sent to it: a ``product`` divergence window (table CATALOG_WINDOWS,
+timer ``tick_catalog_windows``) opens after its SLA, and healing (``divergence_heal``)
+sends the ERP's values of the fields in ``store_edits_overwrite`` again.
+
 Timer ``refresh_catalog`` judges this worker's products again every
 ``catalog_refresh_seconds``: a store gets the next scheduled sale once one has ended,
 and a store added to the settings gets every product.
@@ -15,13 +21,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from streams import topics
-from streams.envelope import Cause, deterministic_id, utcnow
-from streams.runtime import AgentSpec, Inbound, Runtime
+from streams import divergence, topics
+from streams.envelope import Cause, deterministic_id, trace_for, utcnow
+from streams.inventory_config import partition_of
+from streams.runtime import AgentSpec, Inbound, Runtime, writing_as
 from streams.settings import Settings
 from streams.table_scan import partitions_here, rows_in
-from tables.catalog import CatalogRow, Change, StoreCatalog, observe, refresh
-from tables.registry import CATALOG
+from tables.catalog import CatalogRow, Change, StoreCatalog, observe, refresh, store_edits
+from tables.divergence import Fact, Sides, Window
+from tables.registry import CATALOG, CATALOG_WINDOWS
+
+KINDS = ("product",)
 
 
 def store_catalogs(settings: Settings, sku: str) -> list[StoreCatalog]:
@@ -36,19 +46,24 @@ async def send(runtime: Runtime, sku: str, version: str, changes: list[Change],
                cause: Cause) -> None:
     for change in changes:
         await runtime.emit(topics.STORE_COMMANDS, change.store_sku, "woosync.SetProduct", {
+            # The same on a replay of the cause; another cause (a heal) is another id.
             "command_id": deterministic_id("SetProduct", change.store, sku, version,
-                                           sorted(change.fields.items())),
+                                           sorted(change.fields.items()), cause.event_id),
             "store": change.store, "sku": change.store_sku, "erp_sku": sku,
             "version": version, "create": change.create, "fields": change.fields},
             cause, change.store)
 
 
 def register(runtime: Runtime) -> None:
-    table = runtime.table(CATALOG)
-    source = runtime.app.topic(topics.ERP_CATALOG.name, key_serializer="raw",
-                               value_serializer="raw")
+    table, windows = runtime.table(CATALOG), runtime.table(CATALOG_WINDOWS)
+    source = runtime.app.topic(topics.ERP_CATALOG.name, topics.COMMERCE_PRODUCTS.name,
+                               key_serializer="raw", value_serializer="raw")
+    heal = _healer(runtime, table)
 
     async def handle(inbound: Inbound) -> None:
+        if inbound.name == "StorefrontProductObserved":
+            await _judge_store(runtime, table, windows, inbound, heal)
+            return
         key = inbound.key.encode()
         row = CatalogRow.from_json(inbound.key, table.get(key))
         new, changes = observe(row, inbound.body, store_catalogs(runtime.settings,
@@ -60,13 +75,66 @@ def register(runtime: Runtime) -> None:
 
     @runtime.app.agent(source, name="publish_catalog")
     async def publish_catalog(stream: Any) -> None:
-        await runtime.each(stream, "catalog", handle, ("ProductObserved",))
+        await runtime.each(stream, "catalog", handle,
+                           ("ProductObserved", "StorefrontProductObserved"))
+
+    @runtime.timer(runtime.settings.divergence_tick_seconds, "tick_catalog_windows")
+    async def tick_catalog_windows() -> None:
+        await divergence.tick_all(runtime, windows, "catalog", topics.ERP_CATALOG.name,
+                                  utcnow(), heal=heal, kinds=KINDS)
 
     interval = runtime.settings.catalog_refresh_seconds
     if interval:
         @runtime.timer(interval, "refresh_catalog")
         async def refresh_catalog() -> None:
             await refresh_all(runtime, table, utcnow())
+
+
+async def _judge_store(runtime: Runtime, table: Any, windows: Any, product: Inbound,
+                       heal: divergence.Heal) -> None:
+    """A store's snapshot of a product against the fields last sent to that store."""
+    body = product.body
+    store = runtime.settings.stores.get(body["store"])
+    if store is None or not body["sku"]:
+        return
+    sku = store.erp_code(body["sku"])
+    if partition_of(sku.encode(), runtime.settings.partitions) != product.partition:
+        return  # a mapped SKU whose row lives on another partition: not judged here
+    edits = store_edits(CatalogRow.from_json(sku, table.get(sku.encode())), body["store"],
+                        body)
+    if edits is None:
+        return
+    writing_as(product)
+    fact = Fact("product", f"{sku}|{body['store']}", not edits, Sides(
+        "; ".join(f"{f} {shown!r}" for f, (shown, _) in sorted(edits.items()))
+        or "as sent",
+        "; ".join(f"{f} {sent!r}" for f, (_, sent) in sorted(edits.items()))
+        or "as sent",
+        "edited in the store admin against the ERP, or a product command has not"
+        " reached it" if edits else ""))
+    await divergence.judge(runtime, windows, [fact], utcnow(), product.cause, heal)
+
+
+def _healer(runtime: Runtime, table: Any) -> divergence.Heal:
+    """Self-healing of a product window: the ERP's values of the fields settings say to
+    overwrite, sent to that store again (the others stay recorded on the window)."""
+    async def heal(window: Window) -> str | None:
+        if window.kind != "product":
+            return None
+        sku, _, store = window.subject.partition("|")
+        row = CatalogRow.from_json(sku, table.get(sku.encode()))
+        sent = row.sent.get(store) or {}
+        fields = {f: sent[f] for f in runtime.settings.store_edits_overwrite if f in sent}
+        config = runtime.settings.stores.get(store)
+        if not fields or config is None:
+            return None
+        now = utcnow()
+        cause = Cause(deterministic_id("heal", window.window_id, now.isoformat()), now,
+                      window.window_id, trace_for(f"sku:{sku}"))
+        await send(runtime, sku, row.version or "",
+                   [Change(store, config.store_sku(sku), fields, False)], cause)
+        return f"set {', '.join(sorted(fields))} back to the ERP's values"
+    return heal
 
 
 async def refresh_all(runtime: Runtime, table: Any, now: datetime,
@@ -90,4 +158,4 @@ async def refresh_all(runtime: Runtime, table: Any, now: datetime,
     return sent
 
 
-AGENT = AgentSpec("catalog", register, reads=(CATALOG,))
+AGENT = AgentSpec("catalog", register, reads=(CATALOG, CATALOG_WINDOWS))

@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     divergence_sla_seconds: dict[str, float] = Field(default_factory=lambda: {
         "sale": 300.0, "sale-total": 60.0, "status": 900.0, "refund": 900.0,
         "command": 0.0, "stock": 180.0, "feed": 240.0, "price": 300.0, "atp": 300.0,
-        "webhooks": 600.0})
+        "webhooks": 600.0, "product": 300.0})
     divergence_tolerance: dict[str, Decimal] = Field(default_factory=lambda: {
         "sale-total": Decimal("0.01"), "refund": Decimal("0.01")})
     divergence_tick_seconds: float = Field(default=5.0, gt=0)
@@ -149,8 +149,12 @@ class Settings(BaseSettings):
     # Kinds woosync heals itself when their window opens (the owner is clear): "stock"
     # re-sends the published availability to the store, "price" sets the store's price
     # to the ERP's list price (the ERP owns prices), "command" re-sends (same id) a
-    # command given up on because its target stayed unavailable (not a refusal).
-    divergence_heal: tuple[str, ...] = ("stock", "price", "command")
+    # command given up on because its target stayed unavailable (not a refusal),
+    # "product" sets back the fields of store_edits_overwrite.
+    divergence_heal: tuple[str, ...] = ("stock", "price", "command", "product")
+    # Of a product edited in the store against the grain (a "product" window), the
+    # fields its healing sets back to the ERP's value; the others are only recorded.
+    store_edits_overwrite: tuple[str, ...] = ("name", "sale_price", "status")
     # While a healed window stays open, self-healing acts again this often.
     divergence_heal_retry_seconds: float = Field(default=300.0, gt=0)
     # Anti-entropy: every SKU's availability is sent to the stores again this often,

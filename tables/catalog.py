@@ -12,6 +12,12 @@ it cannot put back an older price. A store's scheduled sale is the first sale pr
 its price list that has not ended and is below the list price; WooCommerce applies and
 ends it itself on its dates (``date_on_sale_from_gmt``/``_to_gmt``). ``refresh`` looks
 again at a later time, so the next scheduled sale follows once one has ended.
+
+Edits against the grain: ``store_edits`` compares a store's own snapshot of the product
+(StorefrontProductObserved) with the fields last sent to it (name, sale price, status;
+the regular price has its own ``price`` window, tables.stock_divergence), for a
+``product`` divergence window; healing sends the ERP's values of the fields settings
+say to overwrite.
 """
 
 from __future__ import annotations
@@ -56,13 +62,17 @@ class Product:
     tax_class: str | None
     discountable: bool
     sales: tuple[Sale, ...] = ()
+    # One variant of a template with several: a variation in the store, named by its
+    # parent and attributes there (so its name is not sent).
+    variant: bool = False
 
     @classmethod
     def observed(cls, body: dict[str, Any]) -> Product:
         return cls(body["name"], body.get("description"), body["list_price"], body["active"],
                    body.get("tax_class"), body.get("discountable", True),
                    tuple(Sale(s["price_list"], s["price"], s.get("starts"), s.get("ends"))
-                         for s in body.get("sales") or ()))
+                         for s in body.get("sales") or ()),
+                   body.get("template") is not None)
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,8 @@ class CatalogRow:
                     "tax_class": p.tax_class, "discountable": p.discountable,
                     "sales": [[s.price_list, str(s.price),
                                s.starts.isoformat() if s.starts else None,
-                               s.ends.isoformat() if s.ends else None] for s in p.sales]}}
+                               s.ends.isoformat() if s.ends else None] for s in p.sales],
+                    "variant": p.variant}}
 
     @classmethod
     def from_json(cls, sku: str, data: dict[str, Any] | None) -> CatalogRow:
@@ -93,7 +104,7 @@ class CatalogRow:
             raw["tax_class"], raw["discountable"],
             tuple(Sale(pl, Decimal(price), date.fromisoformat(a) if a else None,
                        date.fromisoformat(b) if b else None)
-                  for pl, price, a, b in raw["sales"]))
+                  for pl, price, a, b in raw["sales"]), bool(raw.get("variant")))
         return cls(sku, data.get("version"), product,
                    {s: dict(f) for s, f in (data.get("sent") or {}).items()})
 
@@ -124,9 +135,11 @@ def sale_for(product: Product, price_list: str | None, today: date) -> Sale | No
 
 def store_fields(product: Product, store: StoreCatalog, today: date) -> dict[str, str]:
     """The product as this store should show it, in WooCommerce's terms."""
-    out = {"name": product.name, "regular_price": money(product.list_price),
+    out = {"regular_price": money(product.list_price),
            "status": "publish" if product.active else "private",
            DISCOUNTABLE_META: "yes" if product.discountable else "no"}
+    if not product.variant:
+        out["name"] = product.name
     if product.description is not None:
         out["description"] = product.description
     classes = dict(store.tax_classes)
@@ -179,3 +192,27 @@ def refresh(row: CatalogRow, stores: list[StoreCatalog], now: datetime
     sent, changes = _changes(row, row.product, stores, now)
     return replace(row, sent=sent), changes
 
+
+
+# Fields a store snapshot shows that are compared with what was sent (the regular price
+# is judged by the inventory agent's ``price`` window).
+COMPARED = ("name", "sale_price", "status")
+
+
+def _shown(snapshot: dict[str, Any]) -> dict[str, str]:
+    sale = snapshot.get("sale_price")
+    return {"name": snapshot.get("name") or "",
+            "sale_price": money(Decimal(sale)) if sale is not None else "",
+            "status": snapshot.get("status") or ""}
+
+
+def store_edits(row: CatalogRow, store: str, snapshot: dict[str, Any]
+                ) -> dict[str, tuple[str, str]] | None:
+    """Field -> (store's value, value sent) where the store's snapshot differs from
+    what was last sent to it; None when nothing was sent to the store yet (nothing to
+    judge against) or the product is deleted."""
+    sent = row.sent.get(store)
+    if not sent or snapshot.get("deleted"):
+        return None
+    shown = _shown(snapshot)
+    return {f: (shown[f], sent[f]) for f in COMPARED if f in sent and shown[f] != sent[f]}

@@ -55,9 +55,13 @@ STOCK_WINDOWS = TableSpec("stock_windows", "<ERP SKU>|<store>|stock", Window,
 
 # A product's last ERP version and the fields last sent to each store (tables.catalog).
 CATALOG = TableSpec("catalog", "ERP SKU", CatalogRow, writer="catalog")
+# A product's suspect and open windows of store edits against the grain, per store.
+CATALOG_WINDOWS = TableSpec("catalog_windows", "<ERP SKU>|<store>|product", Window,
+                            writer="catalog")
 
 ALL: tuple[TableSpec, ...] = (INVENTORY, HOLD_LINES, ORDER_HOLDS, WOO_VERSIONS, STOCK_OWNERS,
-                              ORDERS, ORDER_WINDOWS, STOCK_WINDOWS, CATALOG)
+                              ORDERS, ORDER_WINDOWS, STOCK_WINDOWS, CATALOG,
+                              CATALOG_WINDOWS)
 
 
 def feed_key(partition: int) -> bytes:

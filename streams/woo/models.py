@@ -128,6 +128,7 @@ class Product(_Model):
     id: Id
     sku: str
     type: str
+    name: str | None = None
     status: str = "publish"
     parent_id: Id = 0
     price: OptionalMoney = None

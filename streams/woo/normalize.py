@@ -96,7 +96,7 @@ def product_observed(store: str, product: models.Product, observed_at: datetime,
         "stock_status": product.stock_status, "backorders": product.backorders,
         "price": _optional(product.price), "regular_price": _optional(product.regular_price),
         "sale_price": _optional(product.sale_price),
-        "modified_at": product.date_modified_gmt, "deleted": deleted,
+        "modified_at": product.date_modified_gmt, "deleted": deleted, "name": product.name,
     }
 
 

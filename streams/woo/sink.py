@@ -197,7 +197,7 @@ async def _set_price(client: WooClient, command: dict[str, Any]) -> str:
 async def _set_product(client: WooClient, command: dict[str, Any]) -> str:
     """The fields that changed, on the product itself (a variation's on the variation);
     ``meta:<key>`` fields as product meta (updated by key). A product the store lacks is
-    created when the command says so, else refused."""
+    created when the command says so, else left (not sold there)."""
     body: dict[str, Any] = {}
     meta = []
     for name, value in sorted(command["fields"].items()):
@@ -210,8 +210,8 @@ async def _set_product(client: WooClient, command: dict[str, Any]) -> str:
     found = await client.get("/products", sku=command["sku"])
     if not found:
         if not command["create"]:
-            raise WooRejected(404, "woosync_no_product",
-                              f"no product with SKU {command['sku']!r}")
+            # Like availability: an ERP product this store does not sell is no error.
+            return f"not sold in store {command['store']}"
         created, _ = await client.request("POST", "/products", body={
             "sku": command["sku"], "type": "simple", **body})
         return f"/products/{created.get('id')}: created {command['sku']}"

@@ -11,7 +11,7 @@ from typing import Any
 from agents import catalog
 from streams.envelope import envelope
 from tables.catalog import CatalogRow
-from tables.registry import CATALOG
+from tables.registry import CATALOG, CATALOG_WINDOWS
 from tests.agents.conftest import Harness
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -52,3 +52,40 @@ async def test_products_become_per_store_commands_with_only_changed_fields(
     _, west = h.out("store.commands")[-1]
     assert west.body["store"] == "west" and west.body["fields"]["regular_price"] == "9.90"
     assert "west" in CatalogRow.from_json("MUG", table.get(b"MUG")).sent
+
+
+def _shown(n: int, name: str, sale: str | None) -> dict[str, Any]:
+    at = NOW + timedelta(seconds=n)
+    return {"envelope": envelope(event_id=f"s{n}", occurred_at=at, observed_at=at,
+                                 source="woo:north", source_version=at.isoformat(),
+                                 trace_id="t"),
+            "store": "north", "sku": "MUG", "product_id": 3, "parent_id": 0,
+            "product_type": "simple", "status": "publish", "manage_stock": True,
+            "stock_managed_by": 3, "stock_quantity": 5, "stock_status": "instock",
+            "backorders": "no", "price": Decimal("9.50"), "regular_price": Decimal("9.50"),
+            "sale_price": None if sale is None else Decimal(sale), "modified_at": at,
+            "deleted": False, "name": name}
+
+
+async def test_a_store_edit_against_the_grain_opens_a_window_and_is_set_back(
+        make_harness: Any) -> None:
+    """A name and a sale price typed in the store admin: a product window, and healing
+    sends the ERP's values of the fields settings say to overwrite."""
+    h: Harness = await make_harness(
+        [catalog.AGENT], partitions=1, stores={"north": KEYS},
+        divergence_sla_seconds={"product": 0.0}, store_edits_overwrite=("name",))
+    windows = h.runtime.table(CATALOG_WINDOWS)
+    async with h.agent("publish_catalog").test_context() as agent:
+        await agent.put(h.encode("woosync.ProductObserved", _product(1, "9.50")), key=b"MUG")
+        await agent.put(h.encode("woosync.StorefrontProductObserved",
+                                 _shown(5, "Mug", None)), key=b"MUG")
+        await agent.put(h.encode("woosync.StorefrontProductObserved",
+                                 _shown(6, "Best Mug Ever", "4.00")), key=b"MUG")
+        await h.until(lambda: len(h.out("store.commands")) == 2)
+    first, healed = (m for _, m in h.out("store.commands"))
+    assert healed.body["fields"] == {"name": "Mug"}  # sale_price: recorded, not overwritten
+    assert healed.body["command_id"] != first.body["command_id"]
+    opened = [m.body["window"] for _, m in h.out("divergence.windows", "DivergenceOpened")]
+    assert [w["kind"] for w in opened] == ["product"]
+    assert "Best Mug Ever" in opened[0]["store_value"] and "'4.00'" in opened[0]["store_value"]
+    assert windows.get(b"MUG|north|product")

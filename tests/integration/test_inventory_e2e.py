@@ -224,7 +224,8 @@ async def test_hold_conversion_against_tryton_opens_no_gap(
 def _mug_commands(stack: Stack) -> list[int]:
     return [m.body["quantity"] for _, m in read_until(
         stack.settings, t.STORE_COMMANDS.name, lambda got: False,
-        keep=lambda key, m: key == "MUG" and m.body["store"] == stack.store, timeout=3)]
+        keep=lambda key, m: key == "MUG" and m.short_name == "SetAvailability"
+        and m.body["store"] == stack.store, timeout=3)]
 
 
 def _checkout(stack: Stack, product_id: int) -> Any:

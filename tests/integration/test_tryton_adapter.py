@@ -188,13 +188,22 @@ async def test_feed_reports_the_sale_and_stock_equal_to_trytons_own(
     stock = {o.key: o.body for o in outputs if o.name == "woosync.StockLevelObserved"}
     assert "HOT-03" in stock
     for level in stock["HOT-03"]["warehouses"]:
+        warehouse = await _warehouse_id(erp_admin, level["warehouse"])
         own = await erp_admin.model(
             "product.product", "search_read", [("code", "=", "HOT-03")], 0, 1, None,
             ["quantity", "forecast_quantity"],
-            context={"locations": [await _warehouse_id(erp_admin, level["warehouse"])],
-                     "stock_date_end": date.today()})
+            context={"locations": [warehouse], "stock_date_end": date.today()})
+        # Tryton's forecast counts customer returns not received yet; the feed does not
+        # (earlier tests leave some on the shared ERP).
+        returning = await erp_admin.model(
+            "stock.move", "search_read", [
+                ("product.code", "=", "HOT-03"), ("from_location.type", "=", "customer"),
+                ("to_location", "child_of", [warehouse], "parent"),
+                ("state", "not in", ["done", "cancelled"]),
+                ("planned_date", "<=", date.today())], 0, None, None, ["internal_quantity"])
         assert level["on_hand"] == Decimal(str(own[0]["quantity"]))
-        assert level["forecast"] == Decimal(str(own[0]["forecast_quantity"]))
+        assert level["forecast"] == Decimal(str(own[0]["forecast_quantity"])) - sum(
+            Decimal(str(m["internal_quantity"])) for m in returning)
     wh = next(w for w in stock["HOT-03"]["warehouses"] if w["warehouse"] == "WH")
     assert wh["on_hand"] - wh["forecast"] >= 4  # the confirmed sale is allocated
 

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 
 from devstack import seed_data
-from devstack.flash_sale import SaleStats, shoppers, stock_counts
+from devstack.flash_sale import SaleStats, counting_places, shoppers, stock_counts
 from devstack.simulate_day import add_erp_product
 from devstack.tryton_server import TrytonServer
 from streams.erp.tryton_rpc import TrytonClient
@@ -75,6 +75,17 @@ def two_stores(settings: Settings, tryton: TrytonServer, tmp_path: Path,
         emulator.stop()
 
 
+async def _count_all(admin: TrytonClient, skus: list[str], counted: dict[str, int]) -> None:
+    """One inventory per warehouse counting every SKU at ``counted[warehouse]``."""
+    storage, products = await counting_places(admin, skus)
+    for warehouse, quantity in counted.items():
+        inventory, = await admin.model("stock.inventory", "create", [{
+            "location": storage[warehouse],
+            "lines": [["create", [{"product": products[sku], "quantity": float(quantity)}
+                                  for sku in skus]]]}])
+        await admin.model("stock.inventory", "confirm", [inventory])
+
+
 async def _forecast(admin: TrytonClient, skus: list[str]) -> dict[str, dict[str, Decimal]]:
     """Each SKU's ERP available (forecast) per warehouse."""
     levels = await admin.model("woosync.feed", "stock_levels", skus, ["WH", "WH2"])
@@ -106,6 +117,9 @@ async def _converged(two: TwoStores, admin: TrytonClient, skus: list[str], withi
 async def test_each_store_shows_its_own_warehouse_less_its_own_holds(
         two_stores: TwoStores, erp_admin: TrytonClient) -> None:
     skus = [item.sku for item in seed_data.products()]
+    # The worker starts at the end of the topics: a stock count of every SKU in both
+    # warehouses makes the ERP feed read them all now.
+    await _count_all(erp_admin, skus, {"WH": 80, "WH2": 40})
     looks = await _converged(two_stores, erp_admin, skus, within=90)
     assert all(e == a for e, a in looks.values()), looks
 
@@ -171,6 +185,8 @@ async def test_each_store_shows_its_own_warehouse_less_its_own_holds(
     assert carried == wanted
 
 
+@pytest.mark.env(WOOSYNC_DIVERGENCE_SLA_SECONDS='{"product": 1}',
+                 WOOSYNC_DIVERGENCE_TICK_SECONDS="1")
 async def test_products_and_prices_from_the_erp_reach_each_store(
         two_stores: TwoStores, erp_admin: TrytonClient) -> None:
     sku = f"TEA-{uuid.uuid4().hex[:6].upper()}"
@@ -214,6 +230,25 @@ async def test_products_and_prices_from_the_erp_reach_each_store(
     # The sale is scheduled: not on now, on during its days.
     assert not on_north.on_sale(datetime.now(UTC))
     assert on_north.on_sale(datetime.combine(starts, dt_time(12, 0), UTC))
+
+    # Someone renames the product and cuts its sale price in north's admin: the edit is
+    # seen in the store's own snapshot, a product window records it, and the ERP's
+    # values are set back.
+    await asyncio.to_thread(two_stores.stores[next(iter(shops))].run,
+                            north.update_product, on_north,
+                            {"name": "Cheap Teapot", "sale_price": Decimal("1.00")})
+    await _until(lambda: (on_north.name, on_north.sale_price) == ("Teapot",
+                                                                  Decimal("22.00")), 60)
+    mine: list[dict[str, Any]] = []
+
+    def recorded() -> bool:
+        status, page = two_stores.pages.get("/divergences?kind=product")
+        assert status == 200, page
+        mine[:] = [w for w in page["items"] if w["subject"].startswith(f"{sku}|")]
+        return bool(mine) and bool(mine[0]["action"])
+    await _until(recorded, 30)
+    assert "Cheap Teapot" in mine[0]["store_value"] and "'1.00'" in mine[0]["store_value"]
+    assert "name" in mine[0]["action"] and "sale_price" in mine[0]["action"], mine
 
 
 async def _until(done: Any, within: float) -> None:
