@@ -50,7 +50,7 @@ from typing import Any
 
 from streams import divergence, retention, topics
 from streams.envelope import Cause, deterministic_id, trace_for, utcnow
-from streams.inventory_config import channels, feed_stale, partition_of, policy
+from streams.inventory_config import channels, feed_stale, partition_of, policy, snapshot_sku
 from streams.metrics import UNKNOWN
 from streams.runtime import AgentSpec, Inbound, Runtime, writing_as
 from streams.table_scan import partitions_here, rows_in
@@ -190,12 +190,9 @@ async def _judge_store_stock(runtime: Runtime, table: Any, windows: Any,
                              product: Inbound) -> None:
     """The store's stock of a SKU, read back, against what was published to it."""
     body = product.body
-    store = runtime.settings.stores.get(body["store"])
-    if store is None or not body["sku"]:
+    sku = snapshot_sku(runtime.settings, body, product.partition)
+    if sku is None:
         return
-    sku = store.erp_code(body["sku"])
-    if partition_of(sku.encode(), runtime.settings.partitions) != product.partition:
-        return  # a mapped SKU whose row lives on another partition: not judged here
     writing_as(product)
     state = SkuState.from_json(sku, table.get(sku.encode()))
     stock = stock_fact(state, body)

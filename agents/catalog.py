@@ -23,7 +23,7 @@ from typing import Any
 
 from streams import divergence, topics
 from streams.envelope import Cause, deterministic_id, trace_for, utcnow
-from streams.inventory_config import partition_of
+from streams.inventory_config import snapshot_sku
 from streams.runtime import AgentSpec, Inbound, Runtime, writing_as
 from streams.settings import Settings
 from streams.table_scan import partitions_here, rows_in
@@ -94,12 +94,9 @@ async def _judge_store(runtime: Runtime, table: Any, windows: Any, product: Inbo
                        heal: divergence.Heal) -> None:
     """A store's snapshot of a product against the fields last sent to that store."""
     body = product.body
-    store = runtime.settings.stores.get(body["store"])
-    if store is None or not body["sku"]:
+    sku = snapshot_sku(runtime.settings, body, product.partition)
+    if sku is None:
         return
-    sku = store.erp_code(body["sku"])
-    if partition_of(sku.encode(), runtime.settings.partitions) != product.partition:
-        return  # a mapped SKU whose row lives on another partition: not judged here
     edits = store_edits(CatalogRow.from_json(sku, table.get(sku.encode())), body["store"],
                         body)
     if edits is None:

@@ -45,3 +45,14 @@ def policy(settings: Settings, sku: str) -> Policy:
     return Policy(safety_stock=settings.safety_stock.get(sku, settings.default_safety_stock),
                   stale_after=timedelta(seconds=settings.erp_stale_seconds),
                   stale_buffer=settings.stale_buffer)
+
+
+def snapshot_sku(settings: Settings, snapshot: dict[str, Any], partition: int) -> str | None:
+    """The ERP SKU of a store's product snapshot (StorefrontProductObserved), when its
+    rows live on ``partition``; None for an unknown store, a product without SKU, or a
+    mapped SKU whose rows live on another partition (not judged there)."""
+    store = settings.stores.get(snapshot["store"])
+    if store is None or not snapshot["sku"]:
+        return None
+    sku = store.erp_code(snapshot["sku"])
+    return sku if partition_of(sku.encode(), settings.partitions) == partition else None
