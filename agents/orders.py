@@ -1,8 +1,8 @@
 """track_orders: order to cash. Reads ``commerce.orders`` (OrderObserved,
 RefundObserved), ``erp.documents`` (SalesOrderObserved, ShipmentObserved,
-InvoiceObserved, CreditNoteObserved) and ``delivery.results`` (CommandDelivered,
-CommandFailed of an order's commands), all keyed by order id, applies tables.orders,
-and sends the commands it makes due: CreateSalesOrder, CancelSalesOrder and
+InvoiceObserved, CreditNoteObserved, ReturnShipmentObserved) and ``delivery.results``
+(CommandDelivered, CommandFailed of an order's commands), all keyed by order id,
+applies tables.orders, and sends the commands it makes due: CreateSalesOrder, CancelSalesOrder and
 CreateCreditNote to ``erp.commands``, SetOrderStatus and AddTracking to
 ``store.commands``, each keyed by the order id. Table ORDERS (key: order id): the
 order's row, written once its commands are out.
@@ -39,7 +39,8 @@ from tables.orders import OrderPolicy, OrderState, apply, reissue
 from tables.registry import ORDER_WINDOWS, ORDERS
 
 WANTED = ("OrderObserved", "RefundObserved", "SalesOrderObserved", "ShipmentObserved",
-          "InvoiceObserved", "CreditNoteObserved", "CommandDelivered", "CommandFailed")
+          "InvoiceObserved", "CreditNoteObserved", "ReturnShipmentObserved",
+          "CommandDelivered", "CommandFailed")
 OUTCOMES = frozenset({"CommandDelivered", "CommandFailed"})
 TARGETS = {"erp": topics.ERP_COMMANDS, "store": topics.STORE_COMMANDS}
 

@@ -58,7 +58,8 @@ COMMERCE_PRODUCTS = TopicSpec("commerce.products", "sku",
 ERP_STOCK = TopicSpec("erp.stock", "sku", _names("StockLevelObserved", "ErpFeedPolled"))
 ERP_DOCUMENTS = TopicSpec(
     "erp.documents", "order id",
-    _names("SalesOrderObserved", "ShipmentObserved", "InvoiceObserved", "CreditNoteObserved"),
+    _names("SalesOrderObserved", "ShipmentObserved", "InvoiceObserved", "CreditNoteObserved",
+           "ReturnShipmentObserved"),
 )
 ERP_CATALOG = TopicSpec("erp.catalog", "sku", _names("ProductObserved"), Cleanup.COMPACT)
 INVENTORY_HOLDS = TopicSpec("inventory.holds", "sku",

@@ -3,10 +3,10 @@ passed in.
 
 One row per store order (table ORDERS, key ``woo:<store>:<id>``): the store side (the
 latest snapshot, every status it was seen in, refunds), the ERP side (the sale, its
-shipments, invoices and credit notes, each kept at its newest version), every command
-woosync issued for the order with its outcome, notes (mismatches, refusals) and the
-trace of every event. ``apply`` takes one event of either system, or a delivery
-outcome, and returns the new row and the commands now due.
+shipments, invoices, credit notes and return shipments, each kept at its newest
+version), every command woosync issued for the order with its outcome, notes
+(mismatches, refusals) and the trace of every event. ``apply`` takes one event of
+either system, or a delivery outcome, and returns the new row and the commands now due.
 
 Decisions depend on what has been seen, not on the order it arrived in: a send status
 seen in any snapshot (even one that arrived after a newer one) makes the order due for
@@ -81,13 +81,16 @@ class OrderState:
     commands: dict[str, Body] = field(default_factory=dict)  # intent -> record
     notes: dict[str, str] = field(default_factory=dict)  # key -> text (set, never added)
     trace: tuple[Body, ...] = ()
+    # refund id -> its return shipment in the ERP (received: the goods count again)
+    returns: dict[str, Body] = field(default_factory=dict)
 
     def to_json(self) -> Body:
         return {"order_id": self.order_id, "store": self.store, "version": self.version,
                 "snapshot": self.snapshot, "seen_statuses": list(self.seen_statuses),
                 "refunds": self.refunds, "sale": self.sale, "shipments": self.shipments,
                 "invoices": self.invoices, "credit_notes": self.credit_notes,
-                "commands": self.commands, "notes": self.notes, "trace": list(self.trace)}
+                "commands": self.commands, "notes": self.notes, "trace": list(self.trace),
+                "returns": self.returns}
 
     @classmethod
     def from_json(cls, order_id: str, data: Body | None) -> OrderState:
@@ -96,7 +99,8 @@ class OrderState:
         return cls(data["order_id"], data["store"], data["version"], data["snapshot"],
                    tuple(data["seen_statuses"]), data["refunds"], data["sale"],
                    data["shipments"], data["invoices"], data["credit_notes"],
-                   data["commands"], data["notes"], tuple(data["trace"]))
+                   data["commands"], data["notes"], tuple(data["trace"]),
+                   data.get("returns") or {})
 
     @property
     def status(self) -> str:
@@ -194,6 +198,15 @@ def _credit_note(state: OrderState, body: Body) -> OrderState:
                                                                      key: record})
 
 
+def _return_shipment(state: OrderState, body: Body) -> OrderState:
+    key = body["refund_id"]
+    record = _versioned(state.returns.get(key), body, {
+        "shipment_id": body["shipment_id"], "warehouse": body["warehouse"],
+        "state": body["state"], "lines": body["lines"]})
+    return state if record is None else replace(state, returns={**state.returns,
+                                                                key: record})
+
+
 def _outcome(state: OrderState, body: Body) -> OrderState:
     """A delivery outcome: delivered wins over failed, whatever arrives first."""
     for intent, record in state.commands.items():
@@ -216,6 +229,7 @@ def _outcome(state: OrderState, body: Body) -> OrderState:
 _OBSERVERS = {"OrderObserved": _order, "RefundObserved": _refund,
               "SalesOrderObserved": _sale, "ShipmentObserved": _shipment,
               "InvoiceObserved": _invoice, "CreditNoteObserved": _credit_note,
+              "ReturnShipmentObserved": _return_shipment,
               "CommandDelivered": _outcome, "CommandFailed": _outcome}
 
 

@@ -1,7 +1,8 @@
 """Tryton's change feed: what changed since the cursors, read over JSON-RPC.
 
 Polls ``last_modified_at`` per model (sales, outgoing shipments, customer invoices and
-credit notes, stock moves, products and templates), each with an overlap window:
+credit notes, customer return shipments, stock moves, products, templates and price
+list lines), each with an overlap window:
 Tryton stamps a row with its transaction's start time, so a long transaction can
 commit a change older than a cursor already passed (tryton-facts.md section 4b).
 Records seen in the overlap are remembered by (model, id, last_modified_at) and not
@@ -48,6 +49,10 @@ READS: dict[str, tuple[list[Any], list[str]]] = {
         "number", "state", "woosync_reference", "reference", "untaxed_amount",
         "tax_amount", "total_amount", "sales.woosync_reference", "sales.reference",
         "last_modified_at"]),
+    # Customer returns: the goods of a refund coming back (received: in the warehouse).
+    "stock.shipment.out.return": ([], [
+        "state", "warehouse.code", "incoming_moves.product.code", "incoming_moves.quantity",
+        "incoming_moves.unit_price", "last_modified_at"]),
     "stock.move": ([], ["product.code", "last_modified_at"]),
     "product.product": ([("code", "!=", None)], [
         "code", "active", "description", "template.name", "template.list_price",
@@ -108,6 +113,7 @@ class TrytonFeed:
         records += self._records("sale.sale", changed["sale.sale"], polled_at)
         records += await self._shipments(changed["stock.shipment.out"], polled_at)
         records += self._records("account.invoice", changed["account.invoice"], polled_at)
+        records += await self._returns(changed["stock.shipment.out.return"], polled_at)
         records += await self._products(changed["product.product"],
                                         changed["product.template"],
                                         changed["product.price_list.line"], polled_at)
@@ -188,6 +194,24 @@ class TrytonFeed:
         return [RawRecord("stock.shipment.out", str(row["id"]),
                           dumps({**row, "order_id": order_of.get(row["id"])}).encode(), read_at)
                 for row in rows]
+
+    async def _returns(self, rows: list[dict[str, Any]], read_at: datetime
+                       ) -> list[RawRecord]:
+        """Return shipments, each with the refund (the return sale's reference) and the
+        order it belongs to; one of no store refund is left out."""
+        if not rows:
+            return []
+        sales = await self.client.model(
+            "sale.sale", "search_read",
+            [("shipment_returns", "in", [r["id"] for r in rows]),
+             ("woosync_reference", "!=", None)],
+            0, None, None, ["woosync_reference", "reference", "shipment_returns"])
+        of = {sid: (s["reference"], s["woosync_reference"]) for s in sales
+              for sid in s["shipment_returns"]}
+        return [RawRecord("stock.shipment.out.return", str(row["id"]), dumps({
+                    **row, "order_id": of[row["id"]][0], "refund_id": of[row["id"]][1]}
+                    ).encode(), read_at)
+                for row in rows if row["id"] in of]
 
     async def _products(self, products: list[dict[str, Any]], templates: list[dict[str, Any]],
                         lines: list[dict[str, Any]], read_at: datetime) -> list[RawRecord]:

@@ -3,7 +3,8 @@
 Consumes one ``ErpRecord`` body as the feed read it (Tryton's JSON, with its Decimal and
 datetime encoding) and produces the canonical messages it means: SalesOrderObserved,
 ShipmentObserved (the shipment's ``reference`` is its tracking number),
-InvoiceObserved, CreditNoteObserved, ProductObserved, StockLevelObserved. A record that
+ReturnShipmentObserved (a refund's goods coming back), InvoiceObserved,
+CreditNoteObserved, ProductObserved, StockLevelObserved. A record that
 means nothing canonical (a return sale, a shipment of no store order) produces nothing.
 Every event's version is the record's ``last_modified_at`` (server clock, UTC), so a
 replayed record produces the same event id.
@@ -84,6 +85,8 @@ def _normalize(model: str, record_id: str, body: bytes, read_at: datetime
         return _shipment(row, record_id, changed_at, read_at)
     if model == "account.invoice":
         return _invoice(row, record_id, changed_at, read_at)
+    if model == "stock.shipment.out.return":
+        return _return_shipment(row, record_id, changed_at, read_at)
     if model == "product.product":
         return [_product(row, record_id, changed_at, read_at)]
     raise ValueError(f"no canonical meaning known for Tryton model {model!r}")
@@ -125,6 +128,20 @@ def _shipment(row: dict[str, Any], record_id: str, changed_at: datetime, read_at
         "lines": _lines(row.get("outgoing_moves.") or []), "modified_at": changed_at,
     }
     return [CanonicalOutput(topics.ERP_DOCUMENTS, order_id, "woosync.ShipmentObserved", body)]
+
+
+def _return_shipment(row: dict[str, Any], record_id: str, changed_at: datetime,
+                     read_at: datetime) -> list[CanonicalOutput]:
+    order_id = row["order_id"]
+    body = {
+        "envelope": _env("stock.shipment.out.return", record_id, changed_at, read_at,
+                         order_id),
+        "order_id": order_id, "refund_id": row["refund_id"], "shipment_id": record_id,
+        "warehouse": (row.get("warehouse.") or {}).get("code", ""), "state": row["state"],
+        "lines": _lines(row.get("incoming_moves.") or []), "modified_at": changed_at,
+    }
+    return [CanonicalOutput(topics.ERP_DOCUMENTS, order_id, "woosync.ReturnShipmentObserved",
+                            body)]
 
 
 def _invoice(row: dict[str, Any], record_id: str, changed_at: datetime, read_at: datetime

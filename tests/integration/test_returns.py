@@ -1,7 +1,8 @@
 """Returns with a policy, end to end (a real broker, the shared Tryton, the emulator, one
 worker with a return window of about 20 seconds): a return asked for inside the window
-becomes an ERP return sale; one asked for after it is credited without taking the goods
-back, and the order's page says which and why."""
+becomes an ERP return sale, and once the warehouse receives it the order's page shows
+the return shipment beside the credit note; one asked for after the window is credited
+without taking the goods back, and the order's page says which and why."""
 
 from __future__ import annotations
 
@@ -76,7 +77,7 @@ async def test_a_return_inside_the_window_comes_back_and_one_after_it_does_not(
             out[name] = (
                 await erp_admin.model("sale.sale", "search_read",
                                       [("woosync_reference", "=", reference)], 0, None,
-                                      None, ["lines.quantity"]),
+                                      None, ["lines.quantity", "shipment_returns"]),
                 await erp_admin.model("account.invoice", "search_read",
                                       [("woosync_reference", "=", reference)], 0, None,
                                       None, ["state", "total_amount"]))
@@ -89,6 +90,20 @@ async def test_a_return_inside_the_window_comes_back_and_one_after_it_does_not(
     assert [ln["quantity"] for ln in early_return[0]["lines."]] == [-1.0]  # goods back
     assert late_return == []  # no return sale: the goods stay with the customer
     assert late_notes[0]["total_amount"] == -refunds["late"].amount
+    # The warehouse receives the accepted return: the order's page shows its return
+    # shipment received, beside the refund's credit note.
+    await erp_admin.model("stock.shipment.out.return", "receive",
+                          early_return[0]["shipment_returns"])
+    early_id = f"woo:{stack.store}:refund:{refunds['early'].id}"
+
+    async def received() -> dict[str, Any] | None:
+        status, page = stack.get(f"/orders/{stack.store}/{early['id']}")
+        back = page.get("returns", {}).get(early_id) if status == 200 else None
+        return page if back and back["state"] == "received" else None
+
+    page = await _until(received, "the received return on the order's page", 60)
+    assert page["credit_notes"][early_id]["state"] == "posted"
+    assert [ln["sku"] for ln in page["returns"][early_id]["lines"]] == ["MUG"]
     for name, verdict in (("early", "return accepted"), ("late", "return refused")):
         status, page = stack.get(f"/orders/{stack.store}/{oids[name].rsplit(':', 1)[-1]}")
         assert status == 200, page

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from tables.orders import OrderPolicy, OrderState, apply
-from tests.unit.test_orders import NOW, POLICY, T0, invoice, order, refund, sale
+from tests.unit.test_orders import NOW, POLICY, T0, erp, invoice, order, refund, sale
 
 POLICY30 = replace(POLICY, return_days=30.0, not_returnable=("MUG*",))
 
@@ -70,3 +71,16 @@ def test_no_policy_takes_every_return_and_money_only_refunds_get_no_verdict() ->
                            refund("r2", 0, "5.00", restocked=False), invoice(12)], POLICY)
     assert credits["r1"]["restock"] is True and credits["r2"]["restock"] is False
     assert "return:r2" not in state.notes
+
+
+def _returned(state: str, second: int) -> tuple[str, dict[str, Any]]:
+    return erp("ReturnShipmentObserved", second, refund_id="woo:s:refund:r1",
+               shipment_id="31", warehouse="WH", state=state,
+               lines=[{"sku": "TEE-ERP", "quantity": Decimal(-1), "unit_price": Decimal(0)}])
+
+
+def test_the_return_shipment_is_kept_on_the_order_at_its_newest_state() -> None:
+    state, _ = _run([_paid("processing", 2), sale("processing", 10), _late("r1", 1),
+                     _returned("received", 40), _returned("draft", 30)], POLICY30)
+    assert state.returns["woo:s:refund:r1"]["state"] == "received"  # the older is ignored
+    assert OrderState.from_json(state.order_id, state.to_json()) == state

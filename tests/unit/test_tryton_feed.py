@@ -40,7 +40,7 @@ class MemoryTryton:
         self.rows: dict[str, list[dict[str, Any]]] = {
             m: [] for m in ("sale.sale", "stock.shipment.out", "account.invoice",
                             "stock.move", "product.product", "product.template",
-                            "product.price_list.line")}
+                            "product.price_list.line", "stock.shipment.out.return")}
         self.sales: dict[str, list[Any]] = {}
         self.before_call: Any = None
         self.fail_stock_levels = False
