@@ -31,6 +31,7 @@ def every_agent() -> dict[str, AgentSpec]:
     from agents import (
         availability,
         catalog,
+        customers,
         erp_commands,
         erp_feed,
         holds,
@@ -46,8 +47,9 @@ def every_agent() -> dict[str, AgentSpec]:
 
     specs = [trace.AGENT, erp_commands.AGENT, erp_feed.AGENT, woo_normalize.AGENT,
              woo_sweep.AGENT, store_sink.AGENT, stock_owners.AGENT, holds.AGENT,
-             availability.AGENT, catalog.AGENT, orders.AGENT, checkout_web.AGENT,
-             inventory_web.AGENT, order_web.AGENT, risk.AGENT, risk_web.AGENT, dashboard_web.AGENT]
+             availability.AGENT, catalog.AGENT, customers.AGENT, orders.AGENT,
+             checkout_web.AGENT, inventory_web.AGENT, order_web.AGENT, risk.AGENT,
+             risk_web.AGENT, dashboard_web.AGENT]
     return {spec.name: spec for spec in specs}
 
 

@@ -53,6 +53,8 @@ WOO_RAW = TopicSpec("woo.raw", "<store>:<resource>:<id>", _names("WooDelivery"),
 ERP_RAW = TopicSpec("erp.raw", "<model>:<id>", _names("ErpRecord"), long_retention=True)
 COMMERCE_ORDERS = TopicSpec("commerce.orders", "order id",
                             _names("OrderObserved", "RefundObserved"))
+COMMERCE_CUSTOMERS = TopicSpec("commerce.customers", "customer id (woo:<store>:customer:<id>)",
+                               _names("CustomerObserved"))
 COMMERCE_PRODUCTS = TopicSpec("commerce.products", "sku",
                               _names("StorefrontProductObserved"))
 ERP_STOCK = TopicSpec("erp.stock", "sku", _names("StockLevelObserved", "ErpFeedPolled"))
@@ -66,8 +68,9 @@ INVENTORY_HOLDS = TopicSpec("inventory.holds", "sku",
                             _names("HoldSet", "HoldReleased", "HoldConverted"))
 INVENTORY_AVAILABILITY = TopicSpec("inventory.availability", "sku",
                                    _names("AvailabilityChanged"), Cleanup.COMPACT)
-ERP_COMMANDS = TopicSpec("erp.commands", "order id",
-                         _names("CreateSalesOrder", "CancelSalesOrder", "CreateCreditNote"))
+ERP_COMMANDS = TopicSpec("erp.commands", "order id, or customer id",
+                         _names("CreateSalesOrder", "CancelSalesOrder", "CreateCreditNote",
+                                "UpsertParty"))
 STORE_COMMANDS = TopicSpec("store.commands", "sku or order id",
                            _names("SetAvailability", "SetOrderStatus", "AddTracking", "SetPrice",
                                   "SetProduct"))
@@ -88,12 +91,14 @@ LEDGER_ORDERS = TopicSpec("ledger.orders", "order id", _names("LedgerLine"), Cle
 INVENTORY_RISK = TopicSpec("inventory.risk", "sku", _names("SkuRisk"), Cleanup.COMPACT)
 
 ALL: tuple[TopicSpec, ...] = (
-    WOO_RAW, ERP_RAW, COMMERCE_ORDERS, COMMERCE_PRODUCTS, ERP_STOCK, ERP_DOCUMENTS,
+    WOO_RAW, ERP_RAW, COMMERCE_ORDERS, COMMERCE_CUSTOMERS, COMMERCE_PRODUCTS, ERP_STOCK,
+    ERP_DOCUMENTS,
     ERP_CATALOG, INVENTORY_HOLDS, INVENTORY_AVAILABILITY, ERP_COMMANDS, STORE_COMMANDS,
     DELIVERY_RESULTS, DLQ, FEED_CURSORS, DIVERGENCE_WINDOWS, LEDGER_ORDERS, INVENTORY_RISK,
 )
 CANONICAL: tuple[TopicSpec, ...] = (
-    COMMERCE_ORDERS, COMMERCE_PRODUCTS, ERP_STOCK, ERP_DOCUMENTS, ERP_CATALOG,
+    COMMERCE_ORDERS, COMMERCE_CUSTOMERS, COMMERCE_PRODUCTS, ERP_STOCK, ERP_DOCUMENTS,
+    ERP_CATALOG,
 )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from streams.codec import Message
 from streams.erp.adapter import CommandRejected, ErpUnavailable, Outcome
 from streams.erp.tryton_rpc import TrytonClient, TrytonUnavailable, TrytonUserError
+from streams.woo.ids import customer_id as customer_ref
 
 
 class TrytonCommands:
@@ -30,6 +31,7 @@ class TrytonCommands:
             "CreateSalesOrder": self.create_sales_order,
             "CancelSalesOrder": self.cancel_sales_order,
             "CreateCreditNote": self.create_credit_note,
+            "UpsertParty": self.upsert_party,
         }
         handler = handlers.get(command.short_name)
         if handler is None:
@@ -216,10 +218,8 @@ class TrytonCommands:
         alone. An address the party does not have yet is added to it, so a customer who
         moves stays one party. Nothing personal is logged or put in errors."""
         email = billing.get("email") or ""
-        identifier = f"woo:{store}:customer:{customer_id}" if customer_id else None
-        address = {"street": "\n".join(p for p in (shipping["address_1"],
-                                                   shipping["address_2"]) if p),
-                   "city": shipping["city"], "postal_code": shipping["postcode"]}
+        identifier = customer_ref(store, customer_id) if customer_id else None
+        address = _address_of(shipping)
         for attempt in range(3):
             party = await self._party(identifier, email)
             if party is not None:
@@ -242,6 +242,16 @@ class TrytonCommands:
                     raise
         assert party is not None
         return party, await self._address(party, address)
+
+    async def upsert_party(self, cmd: dict[str, Any]) -> Outcome:
+        """A store customer's party, made or found (by customer id, then e-mail), with
+        its billing and shipping addresses (each added once)."""
+        party, _ = await self._customer(cmd["store"], cmd["woo_id"], cmd["billing"],
+                                        cmd["shipping"])
+        billing = cmd["billing"]
+        if billing.get("address_1") or billing.get("city"):
+            await self._address(party, _address_of(billing))
+        return Outcome(f"party.party:{party}")
 
     async def _party(self, identifier: str | None, email: str) -> int | None:
         if identifier is not None:
@@ -454,3 +464,9 @@ def _opened_record(wizard_result: Any) -> int:
             if isinstance(res_id, int):
                 return res_id
     raise CommandRejected(f"the wizard opened no record: {wizard_result!r}")
+
+
+def _address_of(address: dict[str, str]) -> dict[str, str]:
+    """A store address as a Tryton party address."""
+    return {"street": "\n".join(p for p in (address["address_1"], address["address_2"]) if p),
+            "city": address["city"], "postal_code": address["postcode"]}

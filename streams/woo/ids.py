@@ -1,6 +1,7 @@
 """Canonical ids of store resources, made and parsed here only.
 
-An order is ``woo:<store>:<id>``, a refund ``woo:<store>:refund:<id>``; a raw delivery
+An order is ``woo:<store>:<id>``, a refund ``woo:<store>:refund:<id>``, a customer
+``woo:<store>:customer:<id>`` (also the ERP party's identifier); a raw delivery
 of any resource is keyed ``<store>:<resource>:<id>`` on ``woo.raw``. Store ids are
 letters, digits, '-' and '_' (settings check it), so ':' separates safely.
 """
@@ -27,6 +28,10 @@ def order_id(store: str, woo_id: int) -> str:
 
 def refund_id(store: str, woo_id: int) -> str:
     return f"{PREFIX}:{store}:refund:{woo_id}"
+
+
+def customer_id(store: str, woo_id: int) -> str:
+    return f"{PREFIX}:{store}:customer:{woo_id}"
 
 
 def raw_key(store: str, resource: str, resource_id: int | str) -> str:

@@ -109,6 +109,16 @@ class Order(_Model):
     refunds: list[RefundSummary] = []
 
 
+class Customer(_Model):
+    id: Id
+    email: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    billing: Address = Address()
+    shipping: Address = Address()
+    date_modified_gmt: Gmt
+
+
 class Refund(_Model):
     id: Id
     date_created_gmt: Gmt

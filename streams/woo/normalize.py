@@ -1,8 +1,8 @@
 """WooCommerce JSON to canonical events. Pure: the caller passes ``observed_at``.
 
-Consumes one store's order, refund or product JSON (validated by ``streams.woo.models``)
-and produces the canonical body (OrderObserved, RefundObserved,
-StorefrontProductObserved) with its envelope: the event id is derived from the
+Consumes one store's order, refund, product or customer JSON (validated by
+``streams.woo.models``) and produces the canonical body (OrderObserved, RefundObserved,
+StorefrontProductObserved, CustomerObserved) with its envelope: the event id is derived from the
 resource and its ``date_modified_gmt``, so the same snapshot always gets the same id;
 the trace id is the order's (or SKU's), shared with the ERP's events about it. Ids
 carry the store (streams.woo.ids).
@@ -18,7 +18,7 @@ from typing import Any
 
 from streams.envelope import deterministic_id, envelope, trace_for
 from streams.woo import models
-from streams.woo.ids import order_id, refund_id
+from streams.woo.ids import customer_id, order_id, refund_id
 from tables.stock import stock_holder
 
 FOUR = Decimal("0.0001")
@@ -102,3 +102,14 @@ def product_observed(store: str, product: models.Product, observed_at: datetime,
 
 def _optional(value: Decimal | None) -> Decimal | None:
     return None if value is None else value.quantize(FOUR)
+
+
+def customer_observed(store: str, customer: models.Customer, observed_at: datetime
+                      ) -> dict[str, Any]:
+    cid = customer_id(store, customer.id)
+    return {"envelope": _env(store, cid, customer.date_modified_gmt, observed_at, cid),
+            "customer_id": cid, "store": store, "woo_id": customer.id,
+            "email": customer.email, "first_name": customer.first_name,
+            "last_name": customer.last_name, "billing": customer.billing.model_dump(),
+            "shipping": customer.shipping.model_dump(),
+            "modified_at": customer.date_modified_gmt}

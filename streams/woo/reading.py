@@ -3,7 +3,8 @@
 Consumes a WooDelivery's fields, the resource's last version state (tables.snapshots)
 and the store's REST client; produces the messages to publish (OrderObserved and new
 RefundObserved on ``commerce.orders``, StorefrontProductObserved on
-``commerce.products``) and the new version state. tables.snapshots judges each
+``commerce.products``, CustomerObserved on ``commerce.customers``) and the new version
+state. tables.snapshots judges each
 snapshot: a new one is published, a stale or identical one dropped, and a different body
 with the same timestamp is re-read over REST, whose answer is published. A snapshot dated
 further ahead of this worker's clock than ``max_skew`` is re-read too, and refused
@@ -88,7 +89,18 @@ async def read_delivery(client: WooClient, delivery: Body, seen: Seen | None,
             return out
         out.add(topics.COMMERCE_PRODUCTS, body["sku"], "woosync.StorefrontProductObserved", body)
         out.seen = Seen(body["modified_at"].isoformat(), normalize.digest(body), body["sku"])
-    return out  # coupons and customers: not used by any workflow yet
+    if resource == "customer":
+        customer = models.Customer.model_validate(payload)
+        body = await _judged(client, seen, f"/customers/{customer.id}",
+                             lambda raw: normalize.customer_observed(
+                                 store, models.Customer.model_validate(raw), utcnow()),
+                             payload, horizon)
+        if body is None:
+            return out
+        out.add(topics.COMMERCE_CUSTOMERS, body["customer_id"], "woosync.CustomerObserved",
+                body)
+        out.seen = Seen(body["modified_at"].isoformat(), normalize.digest(body), None)
+    return out  # coupons: not used by any workflow yet
 
 
 async def _judged(client: WooClient, seen: Seen | None, path: str,

@@ -315,3 +315,37 @@ async def test_returned_goods_count_again_only_once_the_erp_receives_them(
     await erp_admin.model("stock.shipment.out.return", "receive",
                           returned["shipment_returns"])
     assert await available() == sold + 2
+
+
+async def test_a_store_customer_is_one_party_whatever_addresses_it_adds(
+    adapter: TrytonAdapter, erp_admin: TrytonClient
+) -> None:
+    """UpsertParty makes the party of a store customer, adds the addresses it lacks, and
+    an order of the same customer afterwards lands on that party."""
+    store = f"t{uuid.uuid4().hex[:8]}"
+    email = f"cy-{uuid.uuid4().hex[:6]}@example.com"
+
+    def upsert(n: int, city: str) -> Message:
+        address = {**samples.create_sales_order(f"woo:{store}:1", NOW, [])["billing"],
+                   "email": email, "city": city, "address_1": "9 Quai"}
+        return _cmd({"envelope": samples.create_sales_order(f"woo:{store}:1", NOW, [])[
+                        "envelope"], "command_id": f"up-{n}",
+                     "customer_id": f"woo:{store}:customer:5", "store": store, "woo_id": 5,
+                     "billing": address, "shipping": {**address, "city": f"{city}-ship"}},
+                    "woosync.UpsertParty")
+
+    first = await adapter.execute(upsert(1, "Lyon"))
+    again = await adapter.execute(upsert(2, "Lyon"))
+    moved = await adapter.execute(upsert(3, "Paris"))
+    assert first.result_ref == again.result_ref == moved.result_ref
+    party = int(str(first.result_ref).split(":")[1])
+    cities = sorted(a["city"] for a in await erp_admin.model(
+        "party.address", "search_read", [("party", "=", party)], 0, None, None, ["city"]))
+    assert cities == ["Lyon", "Lyon-ship", "Paris", "Paris-ship"]
+    order = samples.create_sales_order(f"woo:{store}:77", NOW, [("MUG", 1)])
+    order["customer_id"] = 5
+    await adapter.execute(_cmd(order))
+    sale, = await erp_admin.model("sale.sale", "search_read",
+                                  [("woosync_reference", "=", f"woo:{store}:77")], 0, 1,
+                                  None, ["party"])
+    assert sale["party"] == party

@@ -14,7 +14,8 @@ def test_names_are_unique_and_follow_the_design() -> None:
     names = [spec.name for spec in topics.ALL]
     assert len(names) == len(set(names))
     assert set(names) == {
-        "woo.raw", "erp.raw", "commerce.orders", "commerce.products", "erp.stock",
+        "woo.raw", "erp.raw", "commerce.orders", "commerce.customers", "commerce.products",
+        "erp.stock",
         "erp.documents", "erp.catalog", "inventory.holds", "inventory.availability",
         "erp.commands", "store.commands", "delivery.results", "dlq", "feed.cursors",
         "divergence.windows", "ledger.orders", "inventory.risk",

@@ -68,3 +68,19 @@ async def test_a_remembered_future_version_does_not_freeze_the_order() -> None:
     client: Any = OneResource(payload)
     reading = await read_delivery(client, _delivery(payload), frozen)
     assert [m[2] for m in reading.messages] == ["woosync.OrderObserved"]
+
+
+async def test_a_customer_delivery_becomes_customer_observed_once() -> None:
+    now = utcnow().replace(microsecond=0)
+    payload = {"id": 7, "email": "ada@example.com", "first_name": "Ada", "last_name": "L",
+               "billing": {"city": "Lyon"}, "shipping": {"city": "Paris"},
+               "date_modified_gmt": now.strftime("%Y-%m-%dT%H:%M:%S")}
+    delivery = {**_delivery(payload), "resource": "customer"}
+    client: Any = OneResource(payload)
+    reading = await read_delivery(client, delivery, None)
+    (topic, key, name, body), = reading.messages
+    assert (topic.name, key, name) == ("commerce.customers", "woo:demo:customer:7",
+                                       "woosync.CustomerObserved")
+    assert body["shipping"]["city"] == "Paris" and body["email"] == "ada@example.com"
+    again = await read_delivery(client, delivery, reading.seen)
+    assert again.messages == []  # the same snapshot: nothing new
