@@ -31,9 +31,11 @@ from devstack import seed_data
 from devstack.flash_sale import SaleStats, counting_places, shoppers, stock_counts
 from devstack.simulate_day import add_erp_product
 from devstack.tryton_server import TrytonServer
+from streams import topics as t
 from streams.erp.tryton_rpc import TrytonClient
 from streams.settings import Settings
 from tests.integration.conftest import SAFETY, Stack, hook_up, start_worker, store_config
+from tests.integration.kafka_io import read_until
 from tests.integration.test_inventory_e2e import _open_holds, _store_stock
 from woo_emulator.config import EmulatorConfig
 from woo_emulator.runner import EmulatorThread
@@ -239,16 +241,19 @@ async def test_products_and_prices_from_the_erp_reach_each_store(
                             {"name": "Cheap Teapot", "sale_price": Decimal("1.00")})
     await _until(lambda: (on_north.name, on_north.sale_price) == ("Teapot",
                                                                   Decimal("22.00")), 60)
-    mine: list[dict[str, Any]] = []
-
-    def recorded() -> bool:
-        status, page = two_stores.pages.get("/divergences?kind=product")
-        assert status == 200, page
-        mine[:] = [w for w in page["items"] if w["subject"].startswith(f"{sku}|")]
-        return bool(mine) and bool(mine[0]["action"])
-    await _until(recorded, 30)
-    assert "Cheap Teapot" in mine[0]["store_value"] and "'1.00'" in mine[0]["store_value"]
-    assert "name" in mine[0]["action"] and "sale_price" in mine[0]["action"], mine
+    # The window's history: opened with the store's edit, acted on by healing (it may
+    # have closed already: a closed window keeps the agreeing sides).
+    history = await asyncio.to_thread(
+        read_until, two_stores.pages.settings, t.DIVERGENCE_WINDOWS.name,
+        lambda got: any(m.body["window"]["action"] for _, m in got),
+        lambda key, m: m.body["window"]["subject"].startswith(f"{sku}|"), 60)
+    opened = [m.body["window"] for _, m in history if m.short_name == "DivergenceOpened"]
+    assert opened and opened[0]["kind"] == "product", history
+    assert "Cheap Teapot" in opened[0]["store_value"] and "'1.00'" in opened[0]["store_value"]
+    action = next(m.body["window"]["action"] for _, m in history if m.body["window"]["action"])
+    assert "name" in action and "sale_price" in action, action
+    status, page = two_stores.pages.get("/divergences?kind=product")
+    assert status == 200 and any(w["subject"].startswith(f"{sku}|") for w in page["items"])
 
 
 async def _until(done: Any, within: float) -> None:
