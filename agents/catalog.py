@@ -27,8 +27,17 @@ from streams.inventory_config import snapshot_sku
 from streams.runtime import AgentSpec, Inbound, Runtime, writing_as
 from streams.settings import Settings
 from streams.table_scan import partitions_here, rows_in
-from tables.catalog import CatalogRow, Change, StoreCatalog, observe, refresh, store_edits
-from tables.divergence import Fact, Sides, Window
+from tables.catalog import (
+    CatalogRow,
+    Change,
+    StoreCatalog,
+    observe,
+    overwrite,
+    product_fact,
+    refresh,
+    store_edits,
+)
+from tables.divergence import Window
 from tables.registry import CATALOG, CATALOG_WINDOWS
 
 KINDS = ("product",)
@@ -102,14 +111,8 @@ async def _judge_store(runtime: Runtime, table: Any, windows: Any, product: Inbo
     if edits is None:
         return
     writing_as(product)
-    fact = Fact("product", f"{sku}|{body['store']}", not edits, Sides(
-        "; ".join(f"{f} {shown!r}" for f, (shown, _) in sorted(edits.items()))
-        or "as sent",
-        "; ".join(f"{f} {sent!r}" for f, (_, sent) in sorted(edits.items()))
-        or "as sent",
-        "edited in the store admin against the ERP, or a product command has not"
-        " reached it" if edits else ""))
-    await divergence.judge(runtime, windows, [fact], utcnow(), product.cause, heal)
+    await divergence.judge(runtime, windows, [product_fact(sku, body["store"], edits)],
+                           utcnow(), product.cause, heal)
 
 
 def _healer(runtime: Runtime, table: Any) -> divergence.Heal:
@@ -120,8 +123,7 @@ def _healer(runtime: Runtime, table: Any) -> divergence.Heal:
             return None
         sku, _, store = window.subject.partition("|")
         row = CatalogRow.from_json(sku, table.get(sku.encode()))
-        sent = row.sent.get(store) or {}
-        fields = {f: sent[f] for f in runtime.settings.store_edits_overwrite if f in sent}
+        fields = overwrite(row, store, runtime.settings.store_edits_overwrite)
         config = runtime.settings.stores.get(store)
         if not fields or config is None:
             return None

@@ -27,6 +27,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from tables.divergence import Fact, Sides
+
 CENT = Decimal("0.01")
 # A field "meta:<key>" is the product meta <key> (WooCommerce updates meta by key).
 DISCOUNTABLE_META = "meta:_woosync_discountable"
@@ -216,3 +218,20 @@ def store_edits(row: CatalogRow, store: str, snapshot: dict[str, Any]
         return None
     shown = _shown(snapshot)
     return {f: (shown[f], sent[f]) for f in COMPARED if f in sent and shown[f] != sent[f]}
+
+
+def product_fact(sku: str, store: str, edits: dict[str, tuple[str, str]]) -> Fact:
+    """The ``product`` divergence kind's judgement of one store's snapshot: agreeing
+    when nothing differs from what was sent, else both sides' values of what differs."""
+    return Fact("product", f"{sku}|{store}", not edits, Sides(
+        "; ".join(f"{f} {shown!r}" for f, (shown, _) in sorted(edits.items())) or "as sent",
+        "; ".join(f"{f} {sent!r}" for f, (_, sent) in sorted(edits.items())) or "as sent",
+        "edited in the store admin against the ERP, or a product command has not"
+        " reached it" if edits else ""))
+
+
+def overwrite(row: CatalogRow, store: str, fields: tuple[str, ...]) -> dict[str, str]:
+    """What healing a product window sends ``store``: the ERP's values (as last sent
+    there) of the fields the policy overwrites."""
+    sent = row.sent.get(store) or {}
+    return {f: sent[f] for f in fields if f in sent}

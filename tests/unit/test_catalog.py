@@ -13,7 +13,10 @@ from tables.catalog import (
     CatalogRow,
     StoreCatalog,
     observe,
+    overwrite,
+    product_fact,
     refresh,
+    store_edits,
 )
 
 NOW = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -107,3 +110,16 @@ def test_a_store_added_later_gets_the_product_on_refresh() -> None:
     row, (south,) = refresh(row, [NORTH, SOUTH], NOW)
     assert south.store == "south" and south.create and south.fields["name"] == "Mug"
     assert refresh(row, [NORTH, SOUTH], NOW)[1] == []
+
+
+def test_a_store_edit_is_judged_against_what_was_sent_and_healed_by_policy() -> None:
+    row, _ = observe(CatalogRow("MUG"), _product(1), [NORTH], NOW)
+    snapshot = {"name": "Best Mug", "sale_price": Decimal("4.00"), "status": "publish"}
+    edits = store_edits(row, "north", snapshot)
+    assert edits == {"name": ("Best Mug", "Mug"), "sale_price": ("4.00", "")}
+    fact = product_fact("MUG", "north", edits)
+    assert not fact.agreeing and "'Best Mug'" in fact.sides.store
+    assert product_fact("MUG", "north", {}).agreeing
+    assert store_edits(row, "south", snapshot) is None  # nothing sent there yet
+    assert overwrite(row, "north", ("name", "tax_class", "description")) == {
+        "name": "Mug", "tax_class": "reduced-rate"}  # description was never sent
