@@ -3,7 +3,10 @@ which records in a file when it has seen the expected number of events. BENCH_MO
 what the agent does with each event:
 
 - ``iterate``: nothing (Faust's own per-event cost: fetch, stream, acknowledgement);
-- ``send``: sends it on to BENCH_SINK (iterate plus the producer's cost);
+- ``send``: sends it on to BENCH_SINK through Faust's topic (iterate plus the cost of a
+  Faust send);
+- ``produce``: sends it on through the app's producer directly, as woosync's runtime
+  does (iterate plus the producer's own cost);
 - ``table``: counts it per key in a table (RocksDB store, as woosync's tables: iterate
   plus a table read and write and its changelog record).
 
@@ -51,6 +54,9 @@ def build() -> faust.App:
                 counts[event.key] += 1
             elif mode == "send":
                 await sink.send(key=event.key, value=event.value)
+            elif mode == "produce":
+                await app.producer.send(sink.get_topic_name(), event.key, event.value,
+                                        None, None, None)
             state["seen"] += 1
             if state["seen"] == expected:
                 result = {"first": state["first"], "last": time.time(), "seen": state["seen"]}

@@ -56,12 +56,24 @@ class ManagedProcess:
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self, ready_line: str, timeout: float = 90.0) -> ManagedProcess:
+        return self.wait_ready(self.spawn(), ready_line, timeout)
+
+    def spawn(self) -> int:
+        """Start the process without waiting for it; returns the log offset its output
+        starts at (for ``wait_ready``). Call from the thread that outlives the process:
+        it dies with that thread (die_with_parent)."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         offset = self.log_file.stat().st_size if self.log_file.exists() else 0
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT,
                                             env={**os.environ, **self.env},
                                             preexec_fn=die_with_parent())
+        return offset
+
+    def wait_ready(self, offset: int, ready_line: str, timeout: float = 90.0
+                   ) -> ManagedProcess:
+        """Wait until the log (from ``offset``) shows ``ready_line``."""
+        assert self.process is not None, "spawn() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -81,6 +81,10 @@ class Metrics:
             " order_to_sale (a store order paid -> its ERP sale seen)", ["workflow"],
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
                      300, 900, float("inf")), registry=self.registry)
+        self.batch_events = Histogram(
+            "woosync_batch_events", "Events per batch a batching agent handled, by stage",
+            ["stage"], buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000,
+                                float("inf")), registry=self.registry)
         self.table_rows = Gauge(
             "woosync_table_rows", "Rows of each table on this worker's partitions (counted"
             " every minute)", ["table"], registry=self.registry)

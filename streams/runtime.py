@@ -186,7 +186,11 @@ class Runtime:
 
     async def _to_broker(self, spec: TopicSpec, key: bytes, value: bytes,
                          partition: int | None) -> Awaitable[Any]:
-        return await self.topics[spec].send(key=key, value=value, partition=partition)
+        # Straight to the app's producer: the record is already encoded, and Faust's
+        # topic wrapper (a future message, serializer and sensor callbacks per record)
+        # cost about a third more per send (woosync bench: faust_send_only against
+        # faust_produce_only). The partitioner is the same (murmur2 of the key).
+        return await self.app.producer.send(spec.name, key, value, partition, None, None)
 
     def timer(self, interval: float, name: str, on_leader: bool = False
               ) -> Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[None]]]:
@@ -237,6 +241,7 @@ class Runtime:
         # events/s, batches of 20 ms took 54 ms between them.
         stream.enable_acks = False
         waiting = _waiting(stream)
+        sizes = self.metrics.batch_events.labels(stage)
         events: list[faust.EventT[Any]] = []
         started = ended = cost = 0.0
         busy = False
@@ -254,6 +259,7 @@ class Runtime:
                     if waiting():
                         continue
             began = time.monotonic()
+            sizes.observe(len(events))
             await self._handle_batch(events, stage, handle)
             for handled in events:
                 await stream.ack(handled)

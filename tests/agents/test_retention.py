@@ -70,6 +70,10 @@ async def test_a_released_hold_is_pruned_and_its_replay_dropped(make_harness: An
     assert state.open == {"demo": Decimal(3)}  # orders 2 and 3; not the replayed order 1
     dropped = h.runtime.metrics.replays_dropped.labels("availability")._value.get()
     assert dropped == 1
+    # Every input went through a batch, each batch counted with its size.
+    sizes = h.runtime.metrics.registry.get_sample_value(
+        "woosync_batch_events_sum", {"stage": "availability"})
+    assert sizes == 6
 
 
 def test_a_hold_is_settled_once_released_or_converted_and_read() -> None:

@@ -27,3 +27,16 @@ async def test_unresolved_offsets_are_read_from_the_start() -> None:
                "standby")
     # Faust itself turns -1 into 0 (the changelog's first offset) before seeking.
     assert sought == {"kept": 41, "unset": 0, "negative": 0, "none": 0}
+
+
+def test_the_worker_consumer_gets_the_configured_fetch_wait(monkeypatch: Any) -> None:
+    from types import SimpleNamespace
+
+    from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+
+    built = SimpleNamespace(_fetch_max_wait_ms=1500)  # what Faust builds it with
+    monkeypatch.setattr(faust_fixes, "_create_worker_consumer", lambda self, transport: built)
+    faust_fixes.apply(fetch_wait_seconds=0.03)
+    create: Any = AIOKafkaConsumerThread._create_worker_consumer
+    assert create(object(), None) is built
+    assert built._fetch_max_wait_ms == 30
