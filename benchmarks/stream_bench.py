@@ -3,7 +3,8 @@ one run (the machine is shared and noisy: compare the ratios of one run).
 
 1. raw consumer: kafka-python reading the whole workload topic (the ceiling);
 2. Faust floors (benchmarks.trivial_app): an agent that only iterates, one that only
-   sends each event on, and a trivial table agent (one table increment per event);
+   sends each event on (through Faust's topic, and through the producer directly as
+   woosync does), and a trivial table agent (one table increment per event);
 3. woosync: the real worker's compute_availability on ``inventory.holds`` +
    ``erp.stock`` (hold rules, ATP, availability, SetAvailability commands);
 4. latency at paced rates: event produced -> SetAvailability emitted, p50/p95/p99 (the
@@ -402,6 +403,7 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
         out: Path = Path("bench-results/stream.json"), profile: bool = False,
         workers: int = 2) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="woosync-bench-"))
+    out.parent.mkdir(parents=True, exist_ok=True)  # the profile is written there too
     with LocalKafka(workdir / "kafka") as kafka:
         settings = load_settings(broker=f"kafka://{kafka.bootstrap}", partitions=8)
         ensure_topics(settings)
@@ -418,6 +420,7 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
         total = _count(settings, "bench.trivial")
         iterate = trivial_rate(settings, workdir, "bench.trivial", total, "iterate")
         send = trivial_rate(settings, workdir, "bench.trivial", total, "send")
+        produce = trivial_rate(settings, workdir, "bench.trivial", total, "produce")
         trivial = trivial_rate(settings, workdir, "bench.trivial", total)
         broker_pid = kafka.process.pid if kafka.process is not None else None
         woosync = woosync_rate(settings, workdir, total,
@@ -432,6 +435,7 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
             "raw_consumer": {"events_per_s": round(raw_consumer_rate(settings,
                                                                      "bench.trivial", total))},
             "faust_iterate_only": iterate, "faust_send_only": send,
+            "faust_produce_only": produce,
             "trivial_faust": trivial, "woosync": woosync,
             "ratio_woosync_to_trivial": round(woosync["events_per_s"]
                                               / trivial["events_per_s"], 2),
@@ -443,6 +447,8 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
                              for r in [woosync, *scaled]]
         result["settings"] = {"inventory_batch_max": settings.inventory_batch_max,
                               "inventory_batch_seconds": settings.inventory_batch_seconds,
+                              "consumer_fetch_wait_seconds":
+                                  settings.consumer_fetch_wait_seconds,
                               "producer_linger_seconds": settings.producer_linger_seconds}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
