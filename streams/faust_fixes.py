@@ -17,7 +17,7 @@ has not consumed yet; when the request holds only quiet partitions, the broker k
 for the whole wait, and the busy partitions' new records wait behind it. Measured with
 ``woosync bench`` at 500 events/s on two cores: every batch's first event was already
 1.2 to 1.9 s old when the agent got it, with the worker a quarter busy. The wait is now
-the setting (25 ms by default): a quiet worker sends a fetch about 40 times a second.
+the setting (100 ms by default): a quiet worker sends a fetch about 10 times a second.
 """
 
 from __future__ import annotations

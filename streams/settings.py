@@ -109,8 +109,10 @@ class Settings(BaseSettings):
     # what came before the takeover.
     consumer_offset_reset: Literal["earliest", "latest"] = "earliest"
     # How long the broker may hold a fetch that finds nothing new (streams.faust_fixes):
-    # the most a record can wait behind a fetch of quiet partitions.
-    consumer_fetch_wait_seconds: float = Field(default=0.025, gt=0, le=5)
+    # the most a record can wait behind a fetch of quiet partitions. Shorter costs CPU
+    # while idle (measured, a worker of five agents: 25 ms took 12 % of a core and 11 % of
+    # the broker's; 100 ms 4 % and 5 %; Faust's 1.5 s 1 % and 3 %).
+    consumer_fetch_wait_seconds: float = Field(default=0.1, gt=0, le=5)
     # Which agents this worker runs (module names in agents/; empty: all). Sinks that
     # wait on outside systems can run in workers of their own (another app_id), so that
     # their backpressure never holds the stateful agents.
