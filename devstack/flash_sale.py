@@ -29,11 +29,13 @@ class SaleStats:
 
 async def shoppers(emulator_url: str, products: dict[str, int], seconds: float,
                    rate: float, stats: SaleStats, rng: random.Random,
-                   orders: int | None = None) -> None:
+                   orders: int | None = None, gate: asyncio.Event | None = None) -> None:
     """About ``rate`` checkouts a second for ``seconds``; 70 % on the first 8 SKUs.
     With ``orders``, stop as soon as that many are placed in ``stats`` (shared by every
     crowd), so a test's load is a number of orders, not whatever a busy machine manages
-    in the time; ``seconds`` is then the cap."""
+    in the time; ``seconds`` is then the cap. With ``gate``, each checkout waits until
+    the gate is open (a caller that paces the shoppers to what another system keeps up
+    with)."""
     skus = sorted(products)
     hot = skus[:8]
     loop = asyncio.get_running_loop()
@@ -41,6 +43,10 @@ async def shoppers(emulator_url: str, products: dict[str, int], seconds: float,
     async with aiohttp.ClientSession() as session:
         n = 0
         while loop.time() < end and (orders is None or stats.placed < orders):
+            if gate is not None:
+                await gate.wait()
+                if loop.time() >= end:
+                    break
             n += 1
             sku = rng.choice(hot) if rng.random() < 0.7 else rng.choice(skus)
             body: dict[str, Any] = {"items": [{"product_id": products[sku],

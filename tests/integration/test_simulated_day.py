@@ -22,7 +22,9 @@ async def test_a_simulated_day_flags_every_fault_and_balances_its_ledger(
         kafka: LocalKafka, tryton: TrytonServer, settings: Settings, tmp_path: Path) -> None:
     report = await run_day(kafka.bootstrap, tryton.url, tryton.port, tmp_path,
                            steady_minutes=60, partitions=settings.partitions)
-    # No window of any kind in an hour of normal trading.
+    # No window of any kind in an hour of normal trading, and trading it was: the
+    # shoppers pause only while the ERP is behind, so a stalled pipeline places few.
+    assert report.steady_orders >= 15, report.steady_orders
     assert report.false_windows == [], report.false_windows
     assert report.unexpected == []
     for fault in report.faults:

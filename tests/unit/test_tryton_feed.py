@@ -45,6 +45,7 @@ class MemoryTryton:
         self.before_call: Any = None
         self.fail_stock_levels = False
         self.calls = 0
+        self.reads: list[tuple[str, Any, list[str]]] = []  # (model, domain, fields)
 
     async def model(self, model: str, method: str, *args: Any, **_: Any) -> Any:
         self.calls += 1
@@ -60,6 +61,7 @@ class MemoryTryton:
             return {"prices": {code: self.sales.get(code, []) for code in args[0]},
                     "errors": []}
         domain, offset, limit = args[0], args[1], args[2]
+        self.reads.append((model, domain, args[4]))
         rows = sorted((r for r in self.rows[model] if _matches(r, domain)),
                       key=lambda r: (r["last_modified_at"], r["id"]))
         rows = rows[offset:]
@@ -158,3 +160,20 @@ async def test_a_changed_price_list_line_republishes_its_product_with_its_sales(
     body = json.loads(products[0].body)
     assert body["sales"] == [["Summer", "7.50", None, None]]
     assert body["last_modified_at"]["minute"] == 5  # the line's change is its version
+
+
+async def test_the_overlap_is_re_read_by_id_and_time_only() -> None:
+    erp = MemoryTryton()
+    erp.rows["sale.sale"] = _sales(30)
+    feed = TrytonFeed(erp, ("WH",))  # type: ignore[arg-type]
+    _, cursors = await _ids(feed, {})
+    erp.reads.clear()
+    erp.rows["sale.sale"][4]["last_modified_at"] = T0 + timedelta(seconds=30)
+    ids, _ = await _ids(feed, cursors)
+    assert ids == [5]
+    whole = [(domain, fields) for model, domain, fields in erp.reads
+             if model == "sale.sale" and fields != ["last_modified_at"]]
+    # The 30 rows in the overlap were named again; only the changed one was read whole.
+    assert whole == [([("woosync_reference", "!=", None), ("id", "in", [5])],
+                      whole[0][1])], whole
+    assert "total_amount" in whole[0][1]
