@@ -7,8 +7,9 @@ Accelerated time: one real second is ``scale`` simulated seconds. The worker run
 every divergence SLA, the stale age, the sweep and the store sink's give-up divided by
 the scale, so a 5-minute SLA passes in 15 real seconds at the default scale 20; times
 are reported in simulated seconds (real seconds x scale). The outside systems run at
-their own speed (Tryton makes about a sale a second), so the traffic is what they keep
-up with: a steady day at about 0.4 orders a real second, i.e. 700 an hour simulated.
+their own speed, so the traffic is what they keep up with: about 0.4 orders a real
+second (700 an hour simulated), the shoppers pausing while the ERP is more than
+``BACKLOG`` sales behind (Tryton's pace depends on the machine: 0.2 sales a second seen).
 
 The day: a steady stretch (``steady_minutes`` simulated; no window may open), then the
 faults: duplicated and reordered webhooks, lost webhooks (both absorbed: no window, no
