@@ -7,7 +7,7 @@ Tryton stamps a row with its transaction's start time, so a long transaction can
 commit a change older than a cursor already passed (tryton-facts.md section 4b).
 Records seen in the overlap are remembered by (model, id, last_modified_at) and not
 emitted twice; the pages name rows only (id and time), and only the rows not seen yet
-are read with their fields, so a poll costs the ERP what changed, not the whole overlap.
+are read with their fields, so the rows the overlap re-reads cost the ERP little.
 Changed stock moves are not emitted themselves: the products they touch
 are re-read per warehouse (on hand and forecast up to today) in one call that carries
 the server time of the read. Cursors are the server's own timestamps, never this
@@ -157,9 +157,10 @@ class TrytonFeed:
         order = [("last_modified_at", "ASC"), ("id", "ASC")]
         # Pages name the rows only (id and time): the overlap re-reads every row changed
         # in its window on every poll, and reading those with their fields (computed
-        # totals, lines, moves) made the poll the ERP's heaviest load (measured in the
-        # simulated day: trytond at a full core, polls of 2 s back to back). Only the
-        # rows not seen yet are then read whole.
+        # totals, lines, moves) cost the ERP for each of them on every poll. Only the
+        # rows not seen yet are then read whole. (Measured on a seeded Tryton, 109 rows
+        # in the overlap: a quiet poll's trytond CPU went from about 300 to 250 ms; the
+        # rest is the poll's fixed calls.)
         rows: list[dict[str, Any]] = []
         page_domain = start
         while True:
