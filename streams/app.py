@@ -77,7 +77,7 @@ def check_tables(agents: Sequence[AgentSpec]) -> None:
 
 
 def create_app(settings: Settings, agents: Sequence[AgentSpec] | None = None) -> Runtime:
-    faust_fixes.apply(settings.consumer_fetch_wait_seconds)
+    faust_fixes.apply(settings.consumer_fetch_wait_seconds, settings.inventory_batch_max)
     app = faust.App(
         settings.app_id,
         broker=settings.broker,

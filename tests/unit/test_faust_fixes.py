@@ -1,6 +1,7 @@
-"""The correction to Faust's recovery (streams.faust_fixes): a standby partition whose
-offset Faust never resolved is read from the changelog's start instead of crashing the
-worker; resolved offsets are left as they are."""
+"""The corrections to Faust (streams.faust_fixes): a standby partition whose offset Faust
+never resolved is read from the changelog's start instead of crashing the worker
+(resolved offsets are left as they are); the worker consumer's fetch wait; and the
+producer buffer, which no longer stops the worker for a batch's worth of table rows."""
 
 from __future__ import annotations
 
@@ -40,3 +41,26 @@ def test_the_worker_consumer_gets_the_configured_fetch_wait(monkeypatch: Any) ->
     create: Any = AIOKafkaConsumerThread._create_worker_consumer
     assert create(object(), None) is built
     assert built._fetch_max_wait_ms == 30
+
+
+async def test_a_batch_of_table_rows_does_not_stop_the_worker() -> None:
+    from types import SimpleNamespace
+
+    from faust.transport.producer import ProducerBuffer
+
+    faust_fixes.apply(batch_max=6000)
+    buffer = ProducerBuffer()
+    buffer.app = SimpleNamespace(  # type: ignore[assignment]
+        conf=SimpleNamespace(producer_threaded=False))
+    for n in range(12_000):  # the rows of the largest batch, not yet handed on
+        buffer.pending.put_nowait(n)
+    # Above the limit, Faust flushes before it hands the agents more records; a buffer
+    # that is not running cannot flush and says so. Faust's own limit is 100 records.
+    await buffer.wait_until_ebb()
+    buffer.pending.put_nowait(-1)
+    try:
+        await buffer.wait_until_ebb()
+    except RuntimeError as exc:
+        assert "Cannot flush" in str(exc)
+    else:
+        raise AssertionError("a buffer past the limit was not flushed")
