@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 from faust.tables.recovery import Recovery
 
 from streams import faust_fixes
@@ -58,9 +59,5 @@ async def test_a_batch_of_table_rows_does_not_stop_the_worker() -> None:
     # that is not running cannot flush and says so. Faust's own limit is 100 records.
     await buffer.wait_until_ebb()
     buffer.pending.put_nowait(-1)
-    try:
+    with pytest.raises(RuntimeError, match="Cannot flush"):
         await buffer.wait_until_ebb()
-    except RuntimeError as exc:
-        assert "Cannot flush" in str(exc)
-    else:
-        raise AssertionError("a buffer past the limit was not flushed")
