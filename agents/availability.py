@@ -394,10 +394,10 @@ async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
                 max(0.0, (utcnow() - cause.occurred_at).total_seconds()))
     # Written only once the announcement is out: a row saying "published" for a value
     # that never left would keep the store on the old one.
-    for key, hold in changed.items():
-        holds[hold_row(sku, key)] = hold.to_json()
+    await runtime.write_rows(holds, {hold_row(sku, key): hold.to_json()
+                                     for key, hold in changed.items()})
     if state != before:
-        table[sku.encode()] = state.to_json()
+        await runtime.write_rows(table, {sku.encode(): state.to_json()})
         runtime.touch(INVENTORY, sku)
 
 

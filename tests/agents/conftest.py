@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -22,6 +23,8 @@ from streams.topics import TopicSpec
 class Harness:
     runtime: Runtime
     sent: list[tuple[str, str, Message]] = field(default_factory=list)
+    # Changelog records of rows written a batch at a time: (topic, key, value, partition).
+    changelog: list[tuple[str, bytes, bytes | None, int]] = field(default_factory=list)
 
     def encode(self, name: str, body: dict[str, Any]) -> bytes:
         return self.runtime.codec.encode(name, body)
@@ -60,7 +63,14 @@ async def harness_for(agents: Sequence[AgentSpec], tmp_path: Path,
         done.set_result(None)
         return done
 
+    async def record(topic: str, key: bytes, value: bytes | None, partition: int) -> Any:
+        harness.changelog.append((topic, key, value, partition))
+        acked = asyncio.get_running_loop().create_future()
+        acked.set_result(SimpleNamespace(offset=len(harness.changelog) - 1))
+        return acked
+
     runtime.transport = capture
+    runtime.changelog = record
     runtime.app.finalize()
     runtime.app.flow_control.resume()
     return harness

@@ -1,0 +1,65 @@
+"""Table rows written many at a time: into the worker's local store and onto the table's
+changelog, without Faust's machinery for one row.
+
+Consumes a Faust table, the rows to write (key to value; None removes the row) and a
+send (topic name, key bytes, value bytes or None, partition -> what to await for the
+broker's acknowledgement). Produces the rows in the table's store, on the partition of
+the current event (``streams.runtime.writing_as``), and one changelog record per row on
+that partition, keyed and serialized as Faust's own table writes are (the same bytes,
+so a restore or a standby reads them like any other). Once the broker acknowledges the
+last record of a call, the store remembers its offset (what Faust does after every
+record), so a restart reads the changelog from there.
+
+Why: ``table[key] = value`` sends its changelog record through Faust's producer buffer,
+a future message, serializer and sensor callbacks, and writes the store's offset once
+per record. Measured with ``woosync bench``: a trivial Faust agent doing one table write
+per event drained 1,401 events/s against 3,640 for one that only iterates, so each row
+cost about 440 microseconds, more than the hold/ATP agent's decoding and rules together.
+
+Safety is Faust's: the records go to the app's producer, and Faust flushes the producer
+before it commits the input offsets (``Consumer.commit``), so no input is committed
+before the rows it caused are on the changelog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from faust.streams import current_event
+from faust.types import TP
+
+# topic, key, value (None: a removal), partition -> the broker's acknowledgement
+Send = Callable[[str, bytes, bytes | None, int], Awaitable[Awaitable[Any]]]
+
+
+async def write(table: Any, rows: Mapping[Any, Any], send: Send) -> None:
+    """Write ``rows`` to ``table`` on the current event's partition (None removes)."""
+    if not rows:
+        return
+    event = current_event()
+    if event is None:
+        raise RuntimeError(f"rows of table {table.name} written outside any event")
+    partition = int(event.message.partition)
+    store, changelog = table.data, table.changelog_topic
+    topic = changelog.get_topic_name()
+    acked: Any = None
+    for key, value in rows.items():
+        raw_key, _ = changelog.prepare_key(key, table.key_serializer)
+        if value is None:
+            store.pop(key, None)
+            raw_value = None
+        else:
+            store[key] = value
+            raw_value, _ = changelog.prepare_value(value, table.value_serializer)
+        acked = await send(topic, raw_key, raw_value, partition)
+    acked.add_done_callback(lambda done: _remember(table, TP(topic, partition), done))
+
+
+def _remember(table: Any, tp: TP, done: Any) -> None:
+    """The store's changelog offset, once the broker has the call's last record (the
+    records of one partition are acknowledged in order). A failed send leaves it where
+    it was: a restart then reads more of the changelog, never less."""
+    if done.cancelled() or done.exception() is not None:
+        return
+    table.data.set_persisted_offset(tp, done.result().offset)
