@@ -6,7 +6,11 @@ and one SetAvailability per changed store to ``store.commands``.
 
 Events are taken in batches and grouped by SKU: each SKU's row is read and written once
 per batch and its availability published at most once (the value is absolute, so the
-last one is the one that matters). Tables (tables.registry): INVENTORY, the SKU's row
+last one is the one that matters). A SKU's row and its hold rows go to the store and the
+changelog a batch at a time, around Faust's per-row path (streams.table_rows), and only
+that way: a row written by both paths could reach the changelog out of order (the
+partition's feed row, written seldom, keeps Faust's path). Tables (tables.registry):
+INVENTORY, the SKU's row
 and, per partition, the ERP feed's last heartbeat and whether the SKUs were last judged
 against a stale feed; HOLD_LINES, each order line's hold, on its SKU's partition.
 
@@ -116,7 +120,7 @@ def register(runtime: Runtime) -> None:
                     products.append(inbound)
                 elif inbound.name == "ProductObserved":
                     writing_as(inbound)
-                    _list_price(table, inbound)
+                    await _list_price(runtime, table, inbound)
             for sku, items in by_sku.items():
                 writing_as(items[-1])
                 await _one_sku(runtime, table, holds, sku, items, _cause(items))
@@ -137,10 +141,7 @@ def register(runtime: Runtime) -> None:
         @runtime.timer(settings.prune_interval_seconds, "prune_holds")
         async def prune_holds() -> None:
             async with lock:
-                await retention.prune(
-                    runtime, holds, HOLD_LINES.name, "availability", topics.INVENTORY_HOLDS.name,
-                    lambda key, value, cutoff: _settled_before(table, key, value, cutoff),
-                    _sku_of_hold)
+                await _prune(runtime, table, holds)
 
     @runtime.timer(settings.divergence_tick_seconds, "tick_stock_windows")
     async def tick_stock_windows() -> None:
@@ -160,6 +161,16 @@ def register(runtime: Runtime) -> None:
         async def resync_availability() -> None:
             async with lock:
                 await _refresh(runtime, table, holds, handles, resend=True)
+
+
+async def _prune(runtime: Runtime, table: Any, holds: Any,
+                 partitions: set[int] | None = None) -> int:
+    """Remove the hold rows settled before the replay horizon (streams.retention), by
+    the batch path their writes take."""
+    return await retention.prune(
+        runtime, holds, HOLD_LINES.name, "availability", topics.INVENTORY_HOLDS.name,
+        lambda key, value, cutoff: _settled_before(table, key, value, cutoff),
+        _sku_of_hold, partitions=partitions, by_batch=True)
 
 
 def _settled_before(table: Any, key: bytes, value: Any, cutoff: str) -> bool:
@@ -199,7 +210,7 @@ async def _judge_store_stock(runtime: Runtime, table: Any, windows: Any,
     if stock is not None and stock.store_amount is not None and state.shown.get(
             body["store"]) != int(stock.store_amount):
         state = replace(state, shown={**state.shown, body["store"]: int(stock.store_amount)})
-        table[sku.encode()] = state.to_json()
+        await runtime.write_rows(table, {sku.encode(): state.to_json()})
         runtime.touch(INVENTORY, sku)
     if stock is not None and raised_by_store(state, stock, utcnow()) and (
             "stock" in runtime.settings.divergence_heal):
@@ -214,12 +225,12 @@ async def _judge_store_stock(runtime: Runtime, table: Any, windows: Any,
                                _healer(runtime, table))
 
 
-def _list_price(table: Any, product: Inbound) -> None:
+async def _list_price(runtime: Runtime, table: Any, product: Inbound) -> None:
     sku = product.key
     state = SkuState.from_json(sku, table.get(sku.encode()))
     new = with_list_price(state, product.body)
     if new != state:
-        table[sku.encode()] = new.to_json()
+        await runtime.write_rows(table, {sku.encode(): new.to_json()})
 
 
 def _healer(runtime: Runtime, table: Any) -> divergence.Heal:

@@ -23,9 +23,11 @@ the setting (100 ms by default): a quiet worker sends a fetch about 10 times a s
 The producer buffer: table writes go to Faust's producer buffer, and Faust's conductor
 stops handing records to every agent while that buffer holds more than
 ``ProducerBuffer.max_messages`` (100), flushing it one record at a time. A batch of the
-hold/ATP agent writes a row per hold event and one per SKU, so every batch of more than
+hold/ATP agent wrote a row per hold event and one per SKU, so every batch of more than
 about 90 events stopped the worker: measured with ``woosync bench``, 145 to 153 such
-stops in each 20,000-event drain, 3.7 to 5.3 s of them. The limit is now
+stops in each 20,000-event drain, 3.7 to 5.3 s of them. That agent now writes its rows
+around the buffer (streams.table_rows); the limit still matters to the other agents'
+writes and to the timers that remove many rows at once (streams.retention). The limit is now
 ``PRODUCER_BUFFER`` records, or twice the largest batch (``WOOSYNC_INVENTORY_BATCH_MAX``,
 2,000 by default) if that is more: room for a batch's rows, and still a bound on memory.
 Measured in paced runs of the same broker, limit 100 against 10,000, p99 event to

@@ -50,17 +50,22 @@ def forgotten(table: Any, partition: int, has_row: bool, version: str | None) ->
 async def prune(runtime: Runtime, table: Any, name: str, stage: str, topic: str,
                 prunable: Callable[[bytes, Any, str], bool],
                 partition_key: Callable[[bytes], bytes] = lambda key: key,
-                partitions: set[int] | None = None) -> int:
+                partitions: set[int] | None = None, by_batch: bool = False) -> int:
     """Remove the rows of this worker's partitions (of ``topic``; or of ``partitions``)
     that ``prunable`` judges settled before the horizon; record the horizon per
-    partition."""
+    partition. ``by_batch``: the table's rows are written a batch at a time
+    (streams.table_rows), so its removals go the same way (a removal sent by Faust's
+    buffered path could reach the changelog after a later write of the same row)."""
     cutoff = horizon(runtime)
     removed = 0
     for partition in partitions_here(runtime, stage, topic, partitions):
         async for raw, key in rows_in(runtime, table, stage, partition, partition_key):
             value = table.get(key)
             if value and prunable(raw, value, cutoff):
-                del table[key]
+                if by_batch:
+                    await runtime.write_rows(table, {key: None})
+                else:
+                    del table[key]
                 removed += 1
         table[watermark_key(partition)] = cutoff
     runtime.metrics.rows_pruned.labels(name).inc(removed)

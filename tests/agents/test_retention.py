@@ -9,7 +9,6 @@ from typing import Any
 
 from agents import availability
 from devstack import samples
-from streams import retention
 from streams.envelope import deterministic_id, envelope
 from tables.inventory import SkuState, settled_since
 from tables.registry import HOLD_LINES, INVENTORY, hold_row
@@ -52,12 +51,14 @@ async def test_a_released_hold_is_pruned_and_its_replay_dropped(make_harness: An
         assert holds.get(hold_row("MUG", "woo:demo:1|1"))  # the zero row, kept for now
 
         partitions = set(h.runtime.handles["availability"])
-        removed = await retention.prune(
-            h.runtime, holds, HOLD_LINES.name, "availability", "inventory.holds",
-            lambda key, value, cutoff: availability._settled_before(table, key, value, cutoff),
-            lambda key: key.split(b"|", 1)[0], partitions=partitions)
+        removed = await availability._prune(h.runtime, table, holds, partitions)
         assert removed == 1
         assert not holds.get(hold_row("MUG", "woo:demo:1|1"))
+        # The removal took the path the row's writes take (streams.table_rows): its
+        # tombstone is the row's last changelog record, after the writes it follows.
+        records = [value for _, key, value, _ in h.changelog
+                   if key == hold_row("MUG", "woo:demo:1|1")]
+        assert records[-1] is None and len(records) >= 2
         assert holds.get(hold_row("MUG", "woo:demo:2|1"))  # still open: kept
 
         # The old HoldSet replayed: the row is gone, and the guard keeps it gone.
