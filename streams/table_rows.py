@@ -18,7 +18,10 @@ cost about 440 microseconds, more than the hold/ATP agent's decoding and rules t
 
 Safety is Faust's: the records go to the app's producer, and Faust flushes the producer
 before it commits the input offsets (``Consumer.commit``), so no input is committed
-before the rows it caused are on the changelog.
+before the rows it caused are on the changelog. That is at-least-once, what woosync runs
+(agents are idempotent); under Faust's exactly-once these records would not belong to
+its transaction. A row must be written by this path only: Faust's buffered path could
+put an earlier write of it on the changelog after a later one sent here.
 """
 
 from __future__ import annotations
