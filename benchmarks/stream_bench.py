@@ -9,7 +9,9 @@ one run (the machine is shared and noisy: compare the ratios of one run).
    ``erp.stock`` (hold rules, ATP, availability, SetAvailability commands);
 4. latency at paced rates: event produced -> SetAvailability emitted, p50/p95/p99 (the
    command's occurred_at is the oldest event of the batch it reflects); each paced run
-   has a worker of its own that starts at the end of the topics;
+   has a worker of its own that starts at the end of the topics; and the floor under it
+   at the same rates: a trivial Faust agent that reads and sends as woosync's worker
+   does forwards each event (event produced -> forwarded);
 5. scale-out: the throughput and the paced latencies again with 2..``workers`` workers
    in one group, sharing the partitions (on one machine: they share its cores with the
    broker and the producer, which the capacity model in docs/capacity.md accounts for).
@@ -31,6 +33,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -323,39 +326,113 @@ def latency(settings: Settings, workdir: Path, rate: float, seconds: float, work
         _until_consuming(settings, ports)
         paced_from = datetime.now(UTC)
         produce_workload(settings, int(rate * seconds), rate=rate)
-        codec = Codec()
-        samples: list[float] = []
-        quiet_until = time.monotonic() + 10
-        while time.monotonic() < quiet_until:
-            batch = consumer.poll(timeout_ms=1000)
-            for records in batch.values():
-                quiet_until = time.monotonic() + 5
-                for record in records:
-                    env_ = codec.decode(record.value).body["envelope"]
-                    if env_["occurred_at"] < paced_from:
-                        continue
-                    samples.append((env_["observed_at"] - env_["occurred_at"])
-                                   / timedelta(milliseconds=1))
-        ordered = sorted(samples) or [float("nan")]
-
-        def pct(p: float) -> float:
-            return round(ordered[min(len(ordered) - 1, int(len(ordered) * p))], 1)
-
+        samples = _read_latencies(consumer, paced_from,
+                                  lambda record, env_: env_["observed_at"] - env_["occurred_at"])
         return {"rate": rate, "workers": workers, "seconds": seconds,
-                "commands": len(ordered), "p50_ms": pct(0.50), "p95_ms": pct(0.95),
-                "p99_ms": pct(0.99),
-                "mean_ms": round(statistics.mean(ordered), 1) if ordered else None}
+                **_percentiles(samples)}
     finally:
         consumer.close()
         for worker in running:
             worker.stop()
 
 
-def _until_consuming(settings: Settings, ports: list[int], limit: float = 120.0) -> None:
-    """Wait until the workers have been given their partitions and read from every one:
-    a stock read of every SKU is sent until the workers have read one per SKU. "Ready"
-    comes before the group's assignment, and a paced run started then measures the
-    start-up, not the path (seen: a 3 s start-up put p50 at 1.8 s at 500 events/s)."""
+def floor_latency(settings: Settings, workdir: Path, rate: float, seconds: float
+                  ) -> dict[str, Any]:
+    """The same paced workload forwarded by a trivial Faust agent that reads and sends as
+    woosync's worker does (benchmarks.trivial_app, ``produce``): Faust's own latency,
+    event produced -> forwarded, the floor under woosync's. The forward's time is its
+    record's timestamp, which the producer sets when the agent sends it."""
+    run_dir = workdir / f"floor-latency-{rate:g}-{uuid.uuid4().hex[:6]}"
+    sink = f"bench.forwarded.{uuid.uuid4().hex[:6]}"
+    port = free_port()
+    env = {"WOOSYNC_BROKER": settings.broker, "WOOSYNC_WEB_PORT": str(port),
+           "WOOSYNC_DATA_DIR": str(run_dir), "WOOSYNC_PARTITIONS": str(settings.partitions),
+           "WOOSYNC_APP_ID": f"bench{uuid.uuid4().hex[:6]}", "BENCH_MODE": "produce",
+           "BENCH_TOPIC": f"{t.INVENTORY_HOLDS.name},{t.ERP_STOCK.name}",
+           "BENCH_SINK": sink, "BENCH_EXPECTED": "0", "BENCH_OUT": str(run_dir / "unused"),
+           "BENCH_AS_WOOSYNC": "1"}
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    admin.create_topics([NewTopic(sink, settings.partitions, 1)])
+    admin.close()
+    consumer = KafkaConsumer(sink, bootstrap_servers=settings.bootstrap_servers,
+                             group_id=None, auto_offset_reset="earliest")
+    worker = worker_process(run_dir.with_suffix(".log"), env, module="benchmarks.trivial_app")
+    worker.start(WORKER_READY, timeout=120)
+    try:
+        _until_forwarding(settings, consumer)
+        paced_from = datetime.now(UTC)
+        produce_workload(settings, int(rate * seconds), rate=rate)
+        samples = _read_latencies(consumer, paced_from, lambda record, env_: (
+            datetime.fromtimestamp(record.timestamp / 1000, UTC) - env_["occurred_at"]))
+        return {"rate": rate, "seconds": seconds, **_percentiles(samples)}
+    finally:
+        consumer.close()
+        worker.stop()
+
+
+def _until_forwarding(settings: Settings, consumer: KafkaConsumer) -> None:
+    """Wait until the forwarder has sent one of the warm-up's stock reads on (it has its
+    partitions: the group has settled), and drop what the warm-up left."""
+    def forwarding() -> bool:
+        if not any(consumer.poll(timeout_ms=2000).values()):
+            return False
+        time.sleep(1)
+        consumer.poll(timeout_ms=1000)
+        return True
+    _warm_up(settings, forwarding, "the forwarder")
+
+
+def _read_latencies(consumer: KafkaConsumer, since: datetime,
+                    age: Callable[[Any, dict[str, Any]], timedelta]) -> list[float]:
+    """Milliseconds from each record's envelope occurred_at (from ``since`` on) to when it
+    was sent (``age``), read until the topic has been quiet for 5 s."""
+    codec = Codec()
+    samples: list[float] = []
+    quiet_until = time.monotonic() + 10
+    while time.monotonic() < quiet_until:
+        for records in consumer.poll(timeout_ms=1000).values():
+            quiet_until = time.monotonic() + 5
+            for record in records:
+                env_ = codec.decode(record.value).body["envelope"]
+                if env_["occurred_at"] >= since:
+                    samples.append(age(record, env_) / timedelta(milliseconds=1))
+    return samples
+
+
+def _percentiles(samples: list[float]) -> dict[str, Any]:
+    ordered = sorted(samples) or [float("nan")]
+
+    def pct(p: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(len(ordered) * p))], 1)
+
+    return {"commands": len(samples), "p50_ms": pct(0.50), "p95_ms": pct(0.95),
+            "p99_ms": pct(0.99),
+            "mean_ms": round(statistics.mean(samples), 1) if samples else None}
+
+
+def _until_consuming(settings: Settings, ports: list[int]) -> None:
+    """Wait until the workers have been given their partitions and read from every one
+    (they have read a stock read per SKU). "Ready" comes before the group's assignment,
+    and a paced run started then measures the start-up, not the path (seen: a 3 s
+    start-up put p50 at 1.8 s at 500 events/s)."""
+    def consuming() -> bool:
+        time.sleep(2)
+        try:
+            read = [_metric(port, "woosync_events_in_total", f'topic="{t.ERP_STOCK.name}"')
+                    for port in ports]
+        except OSError:
+            return False
+        # Every worker reads (each has its partitions: the group has settled).
+        if all(read) and sum(read) >= len(SKUS):
+            time.sleep(1)
+            return True
+        return False
+    _warm_up(settings, consuming, "the workers")
+
+
+def _warm_up(settings: Settings, started: Callable[[], bool], who: str,
+             limit: float = 120.0) -> None:
+    """Send a stock read of every SKU until ``started()``."""
     deadline = time.monotonic() + limit
     with CanonicalProducer(settings) as producer:
         while time.monotonic() < deadline:
@@ -364,18 +441,9 @@ def _until_consuming(settings: Settings, ports: list[int], limit: float = 120.0)
                 producer.send(t.ERP_STOCK, sku, "woosync.StockLevelObserved",
                               _stock(sku, n, now))
             producer.flush()
-            time.sleep(2)
-            try:
-                read = [_metric(port, "woosync_events_in_total", f'topic="{t.ERP_STOCK.name}"')
-                        for port in ports]
-            except OSError:
-                continue
-            # Every worker reads (each has its partitions: the group has settled).
-            if all(read) and sum(read) >= len(SKUS):
-                time.sleep(1)
+            if started():
                 return
-    raise TimeoutError("the workers did not start reading within "
-                       f"{limit:.0f} s")
+    raise TimeoutError(f"{who} did not start within {limit:.0f} s")
 
 
 def _scaling(measured: dict[str, Any], one: dict[str, Any], partitions: int
@@ -412,6 +480,7 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
         # Latency first, so that the throughput workers' backlog is not in its way.
         paced = [latency(settings, workdir, rate, seconds, n) for n in range(1, workers + 1)
                  for rate in rates or [2000.0]]
+        floor = [floor_latency(settings, workdir, rate, seconds) for rate in rates or [2000.0]]
         produced = produce_workload(settings, count)
         # The same records, copied to a topic of their own for the floor and the ceiling.
         admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
@@ -445,6 +514,7 @@ def run(count: int = 30_000, rates: list[float] | None = None, seconds: float = 
                                                    / iterate["events_per_s"], 2),
         }
         result["latency"] = paced
+        result["latency_floor"] = floor
         result["workers"] = [_scaling(r, woosync, settings.partitions)
                              for r in [woosync, *scaled]]
         result["settings"] = {"inventory_batch_max": settings.inventory_batch_max,

@@ -10,8 +10,12 @@ what the agent does with each event:
 - ``table``: counts it per key in a table (RocksDB store, as woosync's tables: iterate
   plus a table read and write and its changelog record).
 
-Run as ``python -m benchmarks.trivial_app`` with BENCH_TOPIC, BENCH_EXPECTED, BENCH_OUT
-(and BENCH_MODE, BENCH_SINK) in the environment."""
+Run as ``python -m benchmarks.trivial_app`` with BENCH_TOPIC (one topic, or several
+separated by commas), BENCH_EXPECTED, BENCH_OUT (and BENCH_MODE, BENCH_SINK) in the
+environment. With BENCH_AS_WOOSYNC set, the app reads and sends as woosync's workers do
+(Faust corrected by streams.faust_fixes with the fetch wait of the settings, from the
+end of the topics): the floor of woosync's latency, as
+``produce`` forwards each event the moment Faust hands it over."""
 
 from __future__ import annotations
 
@@ -24,20 +28,26 @@ from typing import Any
 
 import faust
 
+from streams import faust_fixes
 from streams.settings import load_settings
 
 
 def build() -> faust.App:
     settings = load_settings()
+    as_woosync = bool(os.environ.get("BENCH_AS_WOOSYNC"))
+    if as_woosync:
+        faust_fixes.apply(settings.consumer_fetch_wait_seconds, settings.inventory_batch_max)
     app = faust.App(f"{settings.app_id}-trivial", broker=settings.broker,
                     store=settings.table_store, datadir=str(settings.data_dir),
                     web_port=settings.web_port, web_host="127.0.0.1",
                     topic_partitions=settings.partitions, table_standby_replicas=0,
                     key_serializer="raw", value_serializer="raw",
-                    consumer_auto_offset_reset="earliest", autodiscover=False,
+                    consumer_auto_offset_reset="latest" if as_woosync else "earliest",
+                    autodiscover=False,
                     # The same producer tuning as woosync's workers, for a fair floor.
                     producer_linger=settings.producer_linger_seconds)
-    topic = app.topic(os.environ["BENCH_TOPIC"], key_serializer="raw", value_serializer="raw")
+    topic = app.topic(*os.environ["BENCH_TOPIC"].split(","), key_serializer="raw",
+                      value_serializer="raw")
     mode = os.environ.get("BENCH_MODE", "table")
     counts = app.Table("bench_counts", default=int, partitions=settings.partitions)
     sink = app.topic(os.environ.get("BENCH_SINK", "bench.sink"), key_serializer="raw",

@@ -29,6 +29,7 @@ from streams.codec import Codec, Message
 from streams.envelope import Cause, deterministic_id, utcnow
 from streams.erp.adapter import ErpAdapter
 from streams.errors import DecodeError, EncodeError, reason
+from streams.event_batches import EventBatches
 from streams.metrics import Metrics
 from streams.settings import Settings
 from streams.topics import Topics, TopicSpec
@@ -253,46 +254,35 @@ class Runtime:
         # and its background buffering cost more than the wait: measured at 1,000
         # events/s, batches of 20 ms took 54 ms between them.
         #
-        # The stream is read by a task of its own into ``inbox``, and batches are taken
-        # from there: a batch never waits on the stream itself. A rebalance empties the
-        # stream's queue and stops its flow, then waits until every event handed out is
-        # acknowledged; a batch waiting on the stream for an event that will not come
-        # then held its events unacknowledged, and the rebalance waited until the group
-        # dropped the worker (seen with two workers in woosync bench: 60 s).
-        stream.enable_acks = False
+        # Events are taken straight from the stream's queue (streams.event_batches), and
+        # a batch never waits on the stream itself: a rebalance empties the queue and
+        # stops its flow, then waits until every event handed out is acknowledged; a
+        # batch waiting on the stream for an event that will not come held its events
+        # unacknowledged, and the rebalance waited until the group dropped the worker
+        # (seen with two workers in woosync bench: 60 s).
         sizes = self.metrics.batch_events.labels(stage)
-        inbox: asyncio.Queue[faust.EventT[Any]] = asyncio.Queue(max_events)
-
-        async def read() -> None:
-            async for event in stream.events():
-                await inbox.put(event)
-
-        reader = asyncio.ensure_future(read())
+        source = EventBatches(stream)
         ended = cost = 0.0
-        try:
-            while (first := await _next_of(inbox, reader)) is not None:
-                events = [first]
-                started = time.monotonic()
-                busy = started - ended < within
-                _take_waiting(inbox, events, max_events)
-                while busy and len(events) < max_events:
-                    left = within - (time.monotonic() - started)
-                    if left <= 0:
-                        break
-                    await asyncio.sleep(min(left, cost))
-                    before = len(events)
-                    _take_waiting(inbox, events, max_events)
-                    if len(events) == before:
-                        break
-                began = time.monotonic()
-                sizes.observe(len(events))
-                await self._handle_batch(events, stage, handle)
-                for handled in events:
-                    await stream.ack(handled)
-                ended = time.monotonic()
-                cost = ended - began
-        finally:
-            reader.cancel()
+        while True:
+            events = await source.first(max_events)
+            started = time.monotonic()
+            busy = started - ended < within
+            while busy and len(events) < max_events:
+                left = within - (time.monotonic() - started)
+                if left <= 0:
+                    break
+                await asyncio.sleep(min(left, cost))
+                before = len(events)
+                await source.take_waiting(events, max_events)
+                if len(events) == before:
+                    break
+            began = time.monotonic()
+            sizes.observe(len(events))
+            await self._handle_batch(events, stage, handle)
+            for handled in events:
+                source.ack(handled)
+            ended = time.monotonic()
+            cost = ended - began
 
     async def _handle_batch(self, events: list[faust.EventT[Any]], stage: str,
                             handle: BatchHandler) -> None:
@@ -356,29 +346,6 @@ class Runtime:
             inbound = await self.decode_event(event, stage)
             if inbound is not None:
                 yield inbound
-
-
-async def _next_of(inbox: asyncio.Queue[Any], reader: asyncio.Future[None]) -> Any:
-    """The next event ``inbox`` gets, or None once ``reader`` has ended (its error, if
-    it failed, is raised here: the agent fails as it would reading the stream itself)."""
-    if not inbox.empty():
-        return inbox.get_nowait()
-    getter = asyncio.ensure_future(inbox.get())
-    try:
-        await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not getter.done():
-            getter.cancel()
-    if getter.done() and not getter.cancelled():
-        return getter.result()
-    reader.result()
-    return None
-
-
-def _take_waiting(inbox: asyncio.Queue[Any], events: list[Any], most: int) -> None:
-    """Move what ``inbox`` holds now to ``events`` (up to ``most``)."""
-    while len(events) < most and not inbox.empty():
-        events.append(inbox.get_nowait())
 
 
 def writing_as(inbound: Inbound) -> None:
