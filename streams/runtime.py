@@ -264,7 +264,10 @@ class Runtime:
         source = EventBatches(stream)
         ended = cost = 0.0
         while True:
-            events = await source.first(max_events)
+            try:
+                events = await source.first(max_events)
+            except StopAsyncIteration:
+                return  # the actor was told to stop reading (Faust's Actor.cancel)
             started = time.monotonic()
             busy = started - ended < within
             while busy and len(events) < max_events:

@@ -13,7 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from faust.types import Message
@@ -105,3 +105,16 @@ async def test_a_batch_gathered_while_no_more_events_come_is_handled(run: Any) -
     second = await r.put(1)
     await r.until(lambda: second.message.acked, seconds=5.0)
     assert r.batches == [[0], [1]]
+
+
+async def test_the_loop_ends_quietly_when_its_actor_is_told_to_stop(run: Any) -> None:
+    # Faust stops an actor by throwing StopAsyncIteration into its channel: the stream's
+    # own iteration ends there, and so must the batching loop (not crash the agent).
+    r: Run = await run(within=0.05)
+    r.start()
+    await r.put(0)
+    await r.until(lambda: r.batches == [[0]])
+    cast(Any, r.stream).channel._throw(StopAsyncIteration())
+    assert r.task is not None
+    await asyncio.wait_for(r.task, timeout=5)
+    assert r.task.exception() is None
