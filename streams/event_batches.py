@@ -40,11 +40,17 @@ class EventBatches:
         self.queue = stream.channel.queue  # type: ignore[attr-defined]
         # Faust's own transforms of the stream's values (its test wrapper's recorder).
         self.processors = list(getattr(stream, "_processors", ()))
+        # Faust stops an actor by throwing StopAsyncIteration into its channel's queue;
+        # met while a batch is gathered, it ends the reading after that batch.
+        self.stopped = False
 
     async def first(self, most: int) -> list[faust.EventT[Any]]:
-        """Wait for an event; return it and what else waits behind it (up to ``most``)."""
+        """Wait for an event; return it and what else waits behind it (up to ``most``).
+        Raises StopAsyncIteration once the actor is told to stop reading."""
         events: list[faust.EventT[Any]] = []
         while not events:
+            if self.stopped:
+                raise StopAsyncIteration
             await self._admit(await self.queue.get(), events)
             await self.take_waiting(events, most)
         return events
@@ -52,8 +58,13 @@ class EventBatches:
     async def take_waiting(self, events: list[faust.EventT[Any]], most: int) -> None:
         """Move what waits in the queue now to ``events`` (up to ``most``); never waits."""
         queue = self.queue
-        while len(events) < most and not queue.empty():
-            await self._admit(queue.get_nowait(), events)
+        while len(events) < most and not self.stopped and not queue.empty():
+            try:
+                event = queue.get_nowait()
+            except StopAsyncIteration:
+                self.stopped = True
+                return
+            await self._admit(event, events)
 
     async def _admit(self, event: faust.EventT[Any], events: list[faust.EventT[Any]]
                      ) -> None:

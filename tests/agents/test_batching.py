@@ -19,6 +19,7 @@ import pytest
 from faust.types import Message
 
 from devstack import samples
+from streams.event_batches import EventBatches
 from tests.agents.conftest import Harness
 
 NOW = datetime.now(UTC)
@@ -118,3 +119,17 @@ async def test_the_loop_ends_quietly_when_its_actor_is_told_to_stop(run: Any) ->
     assert r.task is not None
     await asyncio.wait_for(r.task, timeout=5)
     assert r.task.exception() is None
+
+
+async def test_a_stop_met_while_a_batch_is_gathered_ends_the_reading_after_that_batch(
+        run: Any) -> None:
+    r: Run = await run(within=0.05)
+    await r.put(0)
+    source = EventBatches(r.stream)
+    events = await source.first(10)
+    cast(Any, r.stream).channel._throw(StopAsyncIteration())
+    await r.put(1)  # behind the stop: never taken
+    await source.take_waiting(events, 10)
+    assert [e.message.offset for e in events] == [0]
+    with pytest.raises(StopAsyncIteration):
+        await source.first(10)
