@@ -52,7 +52,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from streams import divergence, retention, topics
+from streams import divergence, retention, table_rows, topics
 from streams.envelope import Cause, deterministic_id, trace_for, utcnow
 from streams.inventory_config import channels, feed_stale, partition_of, policy, snapshot_sku
 from streams.metrics import UNKNOWN
@@ -186,10 +186,12 @@ def _remembered(runtime: Runtime, holds: Any, items: list[Inbound],
                 hold_of: Callable[[str], Hold | None]) -> list[Inbound]:
     """The batch's events of one SKU less the hold events the replay guard drops: about a
     hold with no row, and older than what the partition pruned (streams.retention)."""
-    kept = []
+    kept, pruned = [], None
+    if items:  # one SKU's events: one partition, its horizon read once
+        pruned = retention.pruned_before(holds, items[0].partition)
     for inbound in items:
-        if inbound.name in HOLD_EVENTS and retention.forgotten(
-                holds, inbound.partition, hold_of(hold_key(inbound.body)) is not None,
+        if inbound.name in HOLD_EVENTS and retention.is_replay(
+                pruned, hold_of(hold_key(inbound.body)) is not None,
                 hold_version(inbound.name, inbound.body)):
             runtime.metrics.replays_dropped.labels("availability").inc()
             continue
@@ -364,13 +366,13 @@ async def _one_sku(runtime: Runtime, table: Any, holds: Any, sku: str,
     publish if the availability changed (with ``resend``: publish every store's value).
     The caller has set the partition to write to."""
     settings = runtime.settings
-    before = SkuState.from_json(sku, table.get(sku.encode()))
+    before = SkuState.from_json(sku, table_rows.read(table, sku.encode()))
     read: dict[str, Hold | None] = {}
 
     def hold_of(key: str) -> Hold | None:
         """Each hold row read once per batch (the guard and the rules both ask)."""
         if key not in read:
-            read[key] = Hold.from_json(holds.get(hold_row(sku, key)))
+            read[key] = Hold.from_json(table_rows.read(holds, hold_row(sku, key)))
         return read[key]
 
     items = _remembered(runtime, holds, items, hold_of)

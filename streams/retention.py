@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from streams import table_rows
 from streams.envelope import utcnow
 from streams.runtime import Runtime
 from streams.table_scan import partitions_here, rows_in
@@ -41,10 +42,18 @@ def horizon(runtime: Runtime, now: datetime | None = None) -> str:
 def forgotten(table: Any, partition: int, has_row: bool, version: str | None) -> bool:
     """Whether an input (its subject's row absent or present, its version) is a replay of
     what the partition pruned: no row, and older than the partition's pruned horizon."""
-    if has_row or not version:
-        return False
-    pruned_before = table.get(watermark_key(partition))
-    return bool(pruned_before) and version < str(pruned_before)
+    return is_replay(pruned_before(table, partition), has_row, version)
+
+
+def pruned_before(table: Any, partition: int) -> str | None:
+    """The horizon the partition last pruned up to (None: never pruned)."""
+    value = table_rows.read(table, watermark_key(partition))
+    return str(value) if value else None
+
+
+def is_replay(pruned: str | None, has_row: bool, version: str | None) -> bool:
+    """``forgotten`` with the partition's horizon already read (a batch reads it once)."""
+    return not has_row and bool(version) and pruned is not None and str(version) < pruned
 
 
 async def prune(runtime: Runtime, table: Any, name: str, stage: str, topic: str,

@@ -21,7 +21,9 @@ KEPT_ORDERS = 20  # oversold orders listed per SKU (the sum covers all of them)
 
 
 def minute_of(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M")
+    """The minute's bucket, ``YYYY-MM-DDTHH:MM`` (isoformat's head: strftime costs about
+    twice as much, and this runs twice per hold event)."""
+    return at.isoformat()[:16]
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,8 @@ class Harness:
 
 async def harness_for(agents: Sequence[AgentSpec], tmp_path: Path,
                       **settings: Any) -> Harness:
-    config = Settings(app_id=f"agent-test-{tmp_path.name}", table_store="memory://",
-                      data_dir=tmp_path, **settings)
+    config = Settings(**{"app_id": f"agent-test-{tmp_path.name}", "table_store": "memory://",
+                         "data_dir": tmp_path, **settings})
     runtime = create_app(config, agents=agents)
     harness = Harness(runtime)
 

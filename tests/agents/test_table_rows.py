@@ -126,3 +126,29 @@ class _Changelog:
 
     def prepare_value(self, value: bytes, serializer: str) -> tuple[bytes, None]:
         return value, None
+
+
+async def test_a_row_is_encoded_as_faust_encodes_it(make_harness: Any) -> None:
+    h: Harness = await make_harness([availability.AGENT])
+    holds, table = h.runtime.table(HOLD_LINES), h.runtime.table(INVENTORY)
+    rows = [(table, {"sku": "MUG", "open": {"demo": "4"}, "shown": {}, "note": "Ünïcode ✓",
+                     "read_at": None, "levels": [1, 2.5, True, None]}),
+            (holds, ["1", "demo", "v", None])]
+    for spec, row in rows:
+        faust_bytes, _ = spec.changelog_topic.prepare_value(row, spec.value_serializer)
+        assert table_rows.encode_value(spec, row) == faust_bytes
+
+
+async def test_a_rocksdb_store_keeps_the_changelog_s_bytes(make_harness: Any) -> None:
+    h: Harness = await make_harness([availability.AGENT], partitions=4,
+                                    table_store="rocksdb://")
+    holds = h.runtime.table(HOLD_LINES)
+    event = _Event(partition=1)
+    writing_as(Inbound("MUG", None, event))  # type: ignore[arg-type]
+    await h.runtime.write_rows(holds, {b"MUG|a|1": ["1", "demo", "v", None],
+                                       b"MUG|b|1": ["2", "demo", "w", None]})
+    await h.runtime.write_rows(holds, {b"MUG|b|1": None})
+    assert holds.get(b"MUG|a|1") == ["1", "demo", "v", None]
+    assert b"MUG|b|1" not in holds
+    written = {key: value for _, key, value, _ in h.changelog}
+    assert holds.data._get(b"MUG|a|1") == written[b"MUG|a|1"]
