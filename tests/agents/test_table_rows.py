@@ -152,3 +152,6 @@ async def test_a_rocksdb_store_keeps_the_changelog_s_bytes(make_harness: Any) ->
     assert b"MUG|b|1" not in holds
     written = {key: value for _, key, value, _ in h.changelog}
     assert holds.data._get(b"MUG|a|1") == written[b"MUG|a|1"]
+    # One lookup reads what the table reads, and nothing for a removed row.
+    assert table_rows.read(holds, b"MUG|a|1") == ["1", "demo", "v", None]
+    assert table_rows.read(holds, b"MUG|b|1") is None
