@@ -23,9 +23,10 @@ row goes through one kept encoder (Faust's JSON codec builds a new encoder for e
 value; the kept one is of the same class and settings, so the bytes are the same).
 ``read`` takes a row with one store lookup. Measured in-process (the hold/ATP agent's
 per-SKU step over a RocksDB store, 5,800 steps of two hold events each, three runs of
-each side): 673, 451 and 811 microseconds a step before these two changes and the
-replay guard's horizon read once per SKU, 437, 393 and 432 after. In ``woosync
-bench``'s broker runs the gain is inside the noise.
+each side): 673, 451 and 811 microseconds a step before these two changes, 437, 393 and
+432 after (the replay guard reading its horizon once per SKU, and the minute bucket from
+isoformat, changed in the same commit). In ``woosync bench``'s broker runs the gain is
+inside the noise.
 
 Safety is Faust's: the records go to the app's producer, and Faust flushes the producer
 before it commits the input offsets (``Consumer.commit``), so no input is committed
